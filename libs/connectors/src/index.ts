@@ -1,0 +1,1 @@
+export { loadConnectorRegistry, createRegistry } from './registry.ts';

@@ -1,0 +1,23 @@
+import type { z } from 'zod';
+
+export type OperationKind = 'source' | 'transform' | 'destination' | 'action';
+
+/** What validation needs to know of an operation; libs/connectors' manifests satisfy it. */
+export interface CatalogOperation {
+  readonly kind: OperationKind;
+  readonly input: z.ZodType;
+  /** Fields holding templates the operation evaluates itself, per record (e.g. transform.map's fields). */
+  readonly rawFields?: readonly string[];
+}
+
+export interface CatalogConnector {
+  readonly id: string;
+  /** Absent when the connector needs no connection. */
+  readonly connection?: z.ZodType;
+  readonly operations: Readonly<Record<string, CatalogOperation>>;
+}
+
+export interface ConnectorCatalog {
+  connector(id: string): CatalogConnector | undefined;
+  connectorIds(): readonly string[];
+}

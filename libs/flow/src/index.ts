@@ -1,0 +1,13 @@
+export type { FlowRecord, Page } from './record.ts';
+export * from './params.ts';
+export * from './steps.ts';
+export * from './trigger.ts';
+export * from './flow.ts';
+export * from './catalog.ts';
+export * from './path.ts';
+export * from './problems.ts';
+export * from './templates.ts';
+export * from './load.ts';
+export * from './validate.ts';
+export * from './connector-api.ts';
+export * from './errors.ts';

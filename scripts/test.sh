@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The README's test command (`pnpm test`): static checks, then every test suite against the real
+# servers. Each stage writes a JSON report under .reports/ for .ci/run's summary.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+mkdir -p .reports
+rm -f .reports/*.json
+status=0
+stage() { printf '\n== %s\n' "$1"; }
+
+stage "typecheck";      pnpm -s typecheck || status=1
+stage "lint";           pnpm -s exec eslint . || status=1
+stage "format";         pnpm -s exec prettier --check . >/dev/null || { pnpm -s exec prettier --list-different .; status=1; }
+stage "layer rules";    pnpm -s layers || status=1
+stage "services";       bash test/peers/ensure-services.sh || status=1
+stage "tests"
+pnpm -s exec vitest run --reporter=default --reporter=json --outputFile.json=.reports/vitest.json "$@" || status=1
+
+node scripts/report-summary.ts .reports
+exit $status
