@@ -1,0 +1,1 @@
+export { compileTemplate } from './expressions/compile.ts';
