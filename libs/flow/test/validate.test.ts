@@ -83,3 +83,51 @@ steps:
     expect(problems[0]).toMatch(/line \d+, column \d+/);
   });
 });
+
+describe('template scope', () => {
+  it('lets catch and finally see the try block, but not an else branch see its then branch', () => {
+    const problems = problemsOf(`
+name: scopes
+steps:
+  - id: guard
+    try:
+      - { id: a, use: database.query, connection: c, with: { sql: "select 1" } }
+    catch:
+      - { id: b, use: database.query, connection: c, with: { sql: "{{ steps.a.stats.out }}" } }
+    finally:
+      - { id: c, use: database.query, connection: c, with: { sql: "{{ steps.b.stats.out }}" } }
+  - id: branch
+    if: "{{ steps.guard.stats.out > 0 }}"
+    then:
+      - { id: t, use: database.query, connection: c, with: { sql: "select 1" } }
+    else:
+      - { id: e, use: database.query, connection: c, with: { sql: "{{ steps.t.output }}" } }
+  - { id: after, use: database.query, connection: c, with: { sql: "{{ steps.t.output & steps.e.output }}" } }
+`);
+    expect(problems).toEqual([
+      'steps[1].else[0].with.sql: refers to step "t", which does not run before this step',
+    ]);
+  });
+
+  it('reports unknown parameters and steps referenced by templates', () => {
+    const problems = problemsOf(`
+name: refs
+steps:
+  - { id: a, use: database.query, connection: c, with: { sql: "{{ params.nope }} {{ steps.ghost.output }}" } }
+`);
+    expect(problems).toEqual([
+      'steps[0].with.sql: refers to unknown parameter "nope"',
+      'steps[0].with.sql: refers to unknown step "ghost"',
+    ]);
+  });
+
+  it('accepts a flow given as JSON', () => {
+    const loaded = parseFlowText(
+      JSON.stringify({
+        name: 'j',
+        steps: [{ id: 'a', use: 'database.query', connection: 'c', with: { sql: 'x' } }],
+      }),
+    );
+    expect(loaded.ok && validateFlow(loaded.value, { catalog }).ok).toBe(true);
+  });
+});
