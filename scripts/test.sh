@@ -4,6 +4,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
+# a fresh clone has no node_modules yet; with them in place this takes a second
+pnpm install --frozen-lockfile --prefer-offline >/dev/null || { echo "pnpm install failed"; exit 1; }
 mkdir -p .reports
 rm -f .reports/*.json
 status=0
