@@ -24,8 +24,15 @@ module.exports = {
     {
       name: 'connectors-know-only-flow',
       severity: 'error',
-      from: { path: '^libs/connectors/' },
+      // tests may drive operations through the engine (its template compiler, runFlow)
+      from: { path: '^libs/connectors/', pathNot: '^libs/connectors/test/' },
       to: { path: '^libs/(?!connectors/|flow/)' },
+    },
+    {
+      name: 'jobs-knows-only-protocol-and-flow',
+      severity: 'error',
+      from: { path: '^libs/jobs/' },
+      to: { path: '^libs/(?!jobs/|protocol/|flow/)' },
     },
     {
       name: 'protocol-imports-nothing-of-ours',

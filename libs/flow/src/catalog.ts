@@ -8,6 +8,8 @@ export interface CatalogOperation {
   readonly input: z.ZodType;
   /** Fields holding templates the operation evaluates itself, per record (e.g. transform.map's fields). */
   readonly rawFields?: readonly string[];
+  /** Fields that hold no templates at all (code, where `{{` is the code's own syntax): not checked as templates. */
+  readonly literalFields?: readonly string[];
 }
 
 export interface CatalogConnector {

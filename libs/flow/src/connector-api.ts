@@ -85,6 +85,11 @@ interface OperationBase<I> {
    * ctx.compile and evaluates them per record or page (transform.map's `fields`).
    */
   readonly rawFields?: readonly string[];
+  /**
+   * Fields that are not templates at all (script.run's `code`, where `{{` is JavaScript): the
+   * engine leaves them alone (list them in rawFields too) and validation does not parse them.
+   */
+  readonly literalFields?: readonly string[];
 }
 
 /** Produces a stream of pages; whatever came before it is run to its end first. */

@@ -22,7 +22,7 @@ export const SettingsSchema = z
   })
   .meta({ description: 'Flow settings, visible to templates as settings.*' });
 
-function flowShape(steps: z.ZodType) {
+function flowShape<S extends z.ZodType>(steps: S) {
   return {
     $schema: z.string().optional(),
     name: z

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { CatalogConnector, ConnectorCatalog } from './catalog.ts';
+import type { CatalogConnector, CatalogOperation, ConnectorCatalog } from './catalog.ts';
 import { FlowSchema, type Flow } from './flow.ts';
 import { formatPath, type PathSegment } from './path.ts';
 import { FlowValidationError, type Problem } from './problems.ts';
@@ -148,7 +148,11 @@ class SemanticChecker {
   private checkConnectorStep(step: Raw, at: PathSegment[], visible: Set<string>): void {
     const use = step.use as string;
     const w = isObj(step.with) ? step.with : {};
-    this.checkTemplates(w, [...at, 'with'], visible);
+    // code fields (script.run's `code`) are not templates: `{{` there is the code's own syntax
+    const literal = new Set(this.operationOf(use)?.literalFields ?? []);
+    for (const [key, value] of Object.entries(w)) {
+      if (!literal.has(key)) this.checkTemplates(value, [...at, 'with', key], visible);
+    }
     if (isObj(step.connection)) this.checkTemplates(step.connection, [...at, 'connection'], visible);
     if (Array.isArray(step.fallback)) this.walk(step.fallback, [...at, 'fallback'], visible);
     if (step.onError === 'fallback' && !Array.isArray(step.fallback)) {
@@ -178,6 +182,12 @@ class SemanticChecker {
     }
     this.checkAgainstSchema(op.input, w, [...at, 'with']);
     this.checkConnection(connector, step, at);
+  }
+
+  private operationOf(use: string): CatalogOperation | undefined {
+    const dot = use.indexOf('.');
+    if (!this.options.catalog || dot < 0) return undefined;
+    return this.options.catalog.connector(use.slice(0, dot))?.operations[use.slice(dot + 1)];
   }
 
   private checkConnection(connector: CatalogConnector, step: Raw, at: PathSegment[]): void {
