@@ -55,6 +55,7 @@ export async function resolveConnection(
     return undefined;
   }
   if (ref === undefined) {
+    if (connector.connectionOptional === true) return undefined;
     throw new ConfigError(
       `${where}: required: "${connector.id}" needs a connection (a name or an inline object)`,
     );

@@ -16,6 +16,8 @@ export interface CatalogConnector {
   readonly id: string;
   /** Absent when the connector needs no connection. */
   readonly connection?: z.ZodType;
+  /** A step may leave the connection out even though the connector has a schema for one. */
+  readonly connectionOptional?: boolean;
   readonly operations: Readonly<Record<string, CatalogOperation>>;
 }
 

@@ -129,6 +129,11 @@ export interface ConnectorManifest<C = unknown> {
    * they are encrypted at rest and never shown.
    */
   readonly connection?: z.ZodType<C>;
+  /**
+   * A step may leave the connection out (http: a full URL needs none); the operation then gets
+   * `connection` undefined. Default false: a connector with a schema needs a connection.
+   */
+  readonly connectionOptional?: boolean;
   /** Connection `type` values this connector accepts (e.g. postgres, mysql); defaults to [id]. */
   readonly connectionTypes?: readonly string[];
   // Operations have their own input types; the registry only needs their common shape.

@@ -197,6 +197,7 @@ class SemanticChecker {
       return;
     }
     if (step.connection === undefined) {
+      if (connector.connectionOptional === true) return;
       this.add(
         [...at, 'connection'],
         `required: "${connector.id}" needs a connection (a name or an inline object)`,

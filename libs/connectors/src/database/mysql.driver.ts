@@ -1,0 +1,235 @@
+import mysql from 'mysql2';
+import type { FlowRecord, Page, StepLogger } from '@junction/flow';
+import { abortError, whenAborted } from '../shared/abort.ts';
+import { describeTarget, type DatabaseConnection } from './connection.schema.ts';
+import type { DatabaseDriver, StatementResult } from './driver.ts';
+import { toConnectorError } from './driver-errors.ts';
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export function mysqlConfig(c: DatabaseConnection): mysql.ConnectionOptions {
+  const where =
+    c.url !== undefined
+      ? { uri: c.url }
+      : { host: c.host, port: c.port, user: c.user, password: c.password, database: c.database };
+  const ssl =
+    c.ssl === undefined || c.ssl === false
+      ? {}
+      : { ssl: c.ssl === true ? { rejectUnauthorized: true } : c.ssl };
+  return {
+    ...where,
+    ...ssl,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    // BIGINT as a number when it fits one exactly, else as text; DECIMAL as text: no digit lost
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    multipleStatements: false,
+  };
+}
+
+interface Lease {
+  conn: mysql.PoolConnection;
+  /** Its statement may still be running, or its rows still coming: never reuse it. */
+  broken: boolean;
+  abandoned?: boolean;
+}
+
+type Outcome =
+  mysql.RowDataPacket[] | mysql.RowDataPacket[][] | mysql.ResultSetHeader | mysql.ResultSetHeader[];
+
+export function openMysql(c: DatabaseConnection, log: StepLogger): DatabaseDriver {
+  const config = mysqlConfig(c);
+  const target = describeTarget(c);
+  const pool = mysql.createPool({
+    ...config,
+    connectionLimit: c.poolSize,
+    waitForConnections: true,
+    maxIdle: c.poolSize,
+  });
+
+  const connect = (): Promise<Lease> =>
+    new Promise((resolve, reject) =>
+      pool.getConnection((err, conn) =>
+        err ? reject(toConnectorError(err, 'mysql', target)) : resolve({ conn, broken: false }),
+      ),
+    );
+
+  /**
+   * Gives up a connection whose statement may still run: KILL QUERY stops a server busy
+   * computing, and the dropped socket one blocked sending rows (mysql2's destroy() only
+   * half-closes it, which the server does not notice).
+   */
+  const abandon = (lease: Lease): void => {
+    if (lease.abandoned) return;
+    lease.abandoned = true;
+    // the dropped socket may surface as an 'error' event after the pool stopped listening
+    lease.conn.on('error', () => undefined);
+    killQuery(config, lease.conn.threadId, log);
+    lease.conn.destroy();
+    (lease.conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+  };
+
+  const release = (lease: Lease): void => {
+    if (lease.broken) abandon(lease);
+    else lease.conn.release();
+  };
+
+  return {
+    dialect: 'mysql',
+    target,
+
+    async *stream(text, values, pageSize, signal) {
+      if (signal.aborted) return;
+      const lease = await connect();
+      // The connection pauses whenever this stream's buffer is full: rows wait on the server.
+      const rows = (
+        values.length > 0 ? lease.conn.execute(text, values as mysql.ExecuteValues[]) : lease.conn.query(text)
+      ).stream({
+        highWaterMark: Math.min(pageSize, 1000),
+      });
+      let finished = false;
+      try {
+        using _abort = whenAborted(signal, () => {
+          lease.broken = true;
+          abandon(lease);
+          rows.destroy(); // ends the loop below, which a dropped socket alone does not
+        });
+        let page: Page = [];
+        for await (const row of rows as AsyncIterable<FlowRecord>) {
+          page.push(row);
+          if (page.length >= pageSize) {
+            yield page;
+            page = [];
+            if (signal.aborted) return;
+          }
+        }
+        finished = true;
+        if (page.length > 0 && !signal.aborted) yield page;
+      } catch (e) {
+        if (signal.aborted) return;
+        // the statement ended with this error; the connection is fine unless the error says otherwise
+        finished = true;
+        if ((e as { fatal?: unknown }).fatal === true) lease.broken = true;
+        throw toConnectorError(e, 'mysql', target);
+      } finally {
+        // Leaving early leaves unread rows on the wire: that connection cannot serve anyone else.
+        if (!finished) lease.broken = true;
+        rows.destroy();
+        release(lease);
+      }
+    },
+
+    async run(text, values, signal, maxRows = Infinity): Promise<StatementResult> {
+      if (signal.aborted) throw abortError(signal);
+      const lease = await connect();
+      try {
+        const result = await new Promise<Outcome>((resolve, reject) => {
+          const abort = whenAborted(signal, () => {
+            lease.broken = true;
+            abandon(lease);
+            reject(abortError(signal));
+          });
+          const done = (err: Error | null, r: unknown): void => {
+            abort[Symbol.dispose]();
+            if (err) reject(err);
+            else resolve(r as Outcome);
+          };
+          // Statements without values go as text: some (DDL, admin) cannot be prepared.
+          if (values.length > 0) lease.conn.execute(text, values as mysql.ExecuteValues[], done);
+          else lease.conn.query(text, done);
+        });
+        return summarize(result, maxRows);
+      } catch (e) {
+        if (signal.aborted) throw abortError(signal);
+        throw toConnectorError(e, 'mysql', target);
+      } finally {
+        release(lease);
+      }
+    },
+
+    async transaction(signal, work) {
+      if (signal.aborted) throw abortError(signal);
+      const lease = await connect();
+      const q = (text: string, values: unknown[] = []) =>
+        new Promise<void>((resolve, reject) => {
+          const done = (err: Error | null): void => (err ? reject(err) : resolve());
+          if (values.length > 0) lease.conn.execute(text, values as mysql.ExecuteValues[], done);
+          else lease.conn.query(text, done);
+        });
+      try {
+        using _abort = whenAborted(signal, () => {
+          lease.broken = true;
+          abandon(lease);
+        });
+        await q('START TRANSACTION');
+        // InnoDB undoes just the failed statement; the transaction goes on.
+        const result = await work({
+          async attempt(text, values) {
+            try {
+              await q(text, values);
+            } catch (e) {
+              throw toConnectorError(e, 'mysql', target);
+            }
+          },
+        });
+        await q('COMMIT');
+        return result;
+      } catch (e) {
+        if (!lease.broken) await q('ROLLBACK').catch(() => (lease.broken = true));
+        if (signal.aborted) throw abortError(signal);
+        throw toConnectorError(e, 'mysql', target);
+      } finally {
+        release(lease);
+      }
+    },
+
+    close: () => new Promise<void>((resolve) => pool.end(() => resolve())),
+  };
+}
+
+/** Rows of a SELECT, or the affected count of a statement; for CALL, its first result set. */
+function summarize(result: Outcome, maxRows: number): StatementResult {
+  if (!Array.isArray(result)) return { rowCount: result.affectedRows, rows: [] };
+  const first: unknown = result[0];
+  // CALL returns [resultSet..., header]
+  if (Array.isArray(first)) {
+    const rows = first as FlowRecord[];
+    return { rowCount: rows.length, rows: rows.slice(0, maxRows) };
+  }
+  if (isHeader(first)) return { rowCount: first.affectedRows, rows: [] };
+  const rows = result as FlowRecord[];
+  return { rowCount: rows.length, rows: rows.length > maxRows ? rows.slice(0, maxRows) : rows };
+}
+
+function isHeader(v: unknown): v is mysql.ResultSetHeader {
+  return typeof v === 'object' && v !== null && 'affectedRows' in v && 'insertId' in v;
+}
+
+/** Best effort, on a connection of its own: the statement may already have finished. */
+function killQuery(config: mysql.ConnectionOptions, threadId: number | null, log: StepLogger): void {
+  if (threadId === null) return;
+  const conn = mysql.createConnection(config);
+  conn.on('error', () => undefined);
+  conn.query('KILL QUERY ?', [threadId], (err) => {
+    if (err) log.debug('could not stop the MySQL statement', { error: err.message });
+    conn.destroy();
+  });
+}
+
+/** Opens one connection, runs `SELECT 1` and closes it: the "test connection" of the manifest. */
+export async function testMysql(c: DatabaseConnection, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) throw abortError(signal);
+  const conn = mysql.createConnection(mysqlConfig(c));
+  conn.on('error', () => undefined);
+  try {
+    using _abort = whenAborted(signal, () => conn.destroy());
+    await new Promise<void>((resolve, reject) =>
+      conn.query('SELECT 1', (err) => (err ? reject(err) : resolve())),
+    );
+  } catch (e) {
+    if (signal.aborted) throw abortError(signal);
+    throw toConnectorError(e, 'mysql', describeTarget(c));
+  } finally {
+    conn.destroy();
+  }
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { ConfigError, defineOperation, errorMessage, type Page, type RecordFailure } from '@junction/flow';
+import type { DatabaseConnection } from './connection.schema.ts';
+import { driverFor } from './driver-pool.ts';
+import { isRowError } from './driver-errors.ts';
+import { isolateFailures } from './isolate-failures.ts';
+import { rowsPerStatement, writeStatement, type WritePlan } from './write-statements.ts';
+
+const column = z.string().min(1);
+
+export const WriteInput = z
+  .strictObject({
+    table: z.string().min(1).meta({ description: 'Table name, or schema.table' }),
+    mode: z.enum(['insert', 'upsert', 'update']).default('insert'),
+    keys: z
+      .union([column.transform((k) => [k]), z.array(column).min(1)])
+      .optional()
+      .meta({ description: 'Key column(s): the conflict target of upsert, the match of update' }),
+    columns: z
+      .array(column)
+      .min(1)
+      .optional()
+      .meta({ description: "Columns to write (default: the records' fields)" }),
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(1000)
+      .meta({ description: 'Rows per statement (default 1000)' }),
+  })
+  .superRefine((input, ctx) => {
+    if (input.mode !== 'insert' && input.keys === undefined)
+      ctx.addIssue({ code: 'custom', path: ['keys'], message: `required when mode is "${input.mode}"` });
+  });
+export type WriteInput = z.output<typeof WriteInput>;
+
+export const write = defineOperation<WriteInput, DatabaseConnection>({
+  name: 'write',
+  title: 'Write rows',
+  description:
+    'Inserts, upserts or updates each page of records with multi-row statements; a bad row is reported alone, the others are written.',
+  kind: 'destination',
+  input: WriteInput,
+  async execute(ctx, input, page) {
+    if (page.length === 0) return { records: [] };
+    const driver = await driverFor(ctx);
+    const plan: WritePlan = {
+      dialect: driver.dialect,
+      table: input.table,
+      mode: input.mode,
+      columns: input.columns ?? fieldsOf(page),
+      keys: input.keys ?? [],
+    };
+    checkPlan(plan);
+
+    const size = rowsPerStatement(plan, input.batchSize);
+    const errors: RecordFailure[] = [];
+    for (let start = 0; start < page.length; start += size) {
+      const rows = page.slice(start, start + size);
+      const statement = writeStatement(plan, rows);
+      try {
+        // the path that matters for speed: one statement, one round trip, per batch
+        await driver.run(statement.text, statement.values, ctx.signal);
+        continue;
+      } catch (e) {
+        if (!isRowError(e, driver.dialect)) throw e;
+        // Some row is bad. Find it in one transaction: a single commit, and a failure of any
+        // other kind on the way leaves nothing of this batch half-written.
+        const batch = rows.map((record, i) => ({ index: start + i, record }));
+        const failures = await driver.transaction(ctx.signal, (tx) =>
+          isolateFailures(batch, e, {
+            write: (part) => {
+              const s = writeStatement(plan, part);
+              return tx.attempt(s.text, s.values);
+            },
+            isRowError: (err) => isRowError(err, driver.dialect),
+            describe: errorMessage,
+          }),
+        );
+        errors.push(...failures);
+      }
+    }
+    if (errors.length === 0) return { records: page };
+    const failed = new Set(errors.map((f) => f.index));
+    return { records: page.filter((_, i) => !failed.has(i)), errors };
+  },
+});
+
+/** Every field seen in the page, in first-seen order: a record without one writes NULL there. */
+function fieldsOf(page: Page): string[] {
+  const seen = new Set<string>();
+  for (const r of page) for (const k of Object.keys(r)) seen.add(k);
+  return [...seen];
+}
+
+function checkPlan(plan: WritePlan): void {
+  if (plan.columns.length === 0)
+    throw new ConfigError('columns: the records have no fields, so there is nothing to write');
+  const missing = plan.keys.filter((k) => !plan.columns.includes(k));
+  if (missing.length > 0)
+    throw new ConfigError(
+      `keys: ${missing.map((k) => `"${k}"`).join(', ')} must be among the columns written (${plan.columns.join(', ')})`,
+    );
+  if (plan.mode === 'update' && plan.columns.length === plan.keys.length)
+    throw new ConfigError('columns: update needs at least one column besides the keys');
+}
