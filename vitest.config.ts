@@ -13,5 +13,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // isolated-vm (script.run) needs it on Node 20 and later
+    execArgv: ['--no-node-snapshot'],
   },
 });

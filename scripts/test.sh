@@ -17,7 +17,11 @@ stage "format";         pnpm -s exec prettier --check . >/dev/null || { pnpm -s 
 stage "layer rules";    pnpm -s layers || status=1
 stage "services";       bash test/peers/ensure-services.sh || status=1
 stage "tests"
-pnpm -s exec vitest run --reporter=default --reporter=json --outputFile.json=.reports/vitest.json "$@" || status=1
+pnpm -s exec vitest run --exclude 'test/e2e/**' --reporter=default --reporter=json --outputFile.json=.reports/vitest.json "$@" || status=1
+# End-to-end suites spawn the API and two workers each: one file at a time, so they do not
+# compete with each other (and with the unit suites) for the machine's cores.
+stage "end-to-end tests"
+pnpm -s exec vitest run test/e2e --no-file-parallelism --reporter=default --reporter=json --outputFile.json=.reports/e2e.json "$@" || status=1
 
 node scripts/report-summary.ts .reports
 exit $status

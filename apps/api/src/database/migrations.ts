@@ -1,0 +1,8 @@
+import { JobsSchema1764100000000 } from '../modules/jobs/jobs-schema.migration.ts';
+import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.ts';
+
+/**
+ * Every migration, in order. A feature with its own tables adds its migration class here (with
+ * a later timestamp); they run at start, each in its own transaction.
+ */
+export const MIGRATIONS = [InitialSchema1764000000000, JobsSchema1764100000000] as const;

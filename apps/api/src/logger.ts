@@ -1,0 +1,37 @@
+import { RequestMethod } from '@nestjs/common';
+import type { Params } from 'nestjs-pino';
+import type { AppConfig } from './config/app-config.ts';
+
+/** pino JSON logs; credentials in headers never reach them. */
+export function loggerOptions(config: AppConfig): Params {
+  return {
+    // nestjs-pino's default route pattern ({/*splat}) matches nothing under Nest 12 with Fastify
+    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+    pinoHttp: {
+      level: config.log.level,
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'req.headers["x-api-key"]',
+          'res.headers["set-cookie"]',
+        ],
+        censor: '[redacted]',
+      },
+      // probes every few seconds would drown the request log (readiness changes are logged by HealthService)
+      autoLogging: { ignore: (req) => isProbe(req.url) },
+      customLogLevel: (req, res, err) =>
+        isProbe(req.url)
+          ? 'silent'
+          : err !== undefined || res.statusCode >= 500
+            ? 'error'
+            : res.statusCode >= 400
+              ? 'warn'
+              : 'info',
+    },
+  };
+}
+
+function isProbe(url: string | undefined): boolean {
+  return url === '/health' || url === '/ready' || url === '/metrics';
+}

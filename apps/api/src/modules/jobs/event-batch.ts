@@ -1,0 +1,145 @@
+import type { JobEventEnvelope, JobFinishedEvent, RunOutcome, StepStats } from '@junction/protocol';
+
+export interface LogInsert {
+  jobId: string;
+  seq: number;
+  at: Date;
+  level: string;
+  stepId: string | null;
+  message: string;
+  fields: string | null;
+}
+
+export interface EventInsert {
+  jobId: string;
+  seq: number;
+  type: string;
+  at: Date;
+  data: string;
+}
+
+export interface ErrorInsert {
+  jobId: string;
+  seq: number;
+  stepId: string;
+  message: string;
+  record: string;
+  attempt: number;
+  retryable: boolean;
+  at: Date;
+}
+
+export interface Finish {
+  seq: number;
+  status: RunOutcome;
+  at: Date;
+  startedAt: Date;
+  event: JobFinishedEvent;
+}
+
+/** What a batch of stream entries changes in PostgreSQL, coalesced per job. */
+export interface IngestBatch {
+  logs: LogInsert[];
+  events: EventInsert[];
+  errors: ErrorInsert[];
+  /** job → when it started and where */
+  started: Map<string, { at: Date; workerId: string | null }>;
+  /** job → step → newest stats */
+  stats: Map<string, Record<string, StepStats>>;
+  finished: Map<string, Finish>;
+  /** step.finished outcomes, for the step metrics */
+  steps: Array<{ status: string; stats: StepStats }>;
+}
+
+/**
+ * Sorts a batch of events into the writes it needs: log lines, stored events and failed records
+ * become rows (idempotent by job and seq), progress collapses to the newest stats per step, and
+ * start and finish become one status update per job.
+ */
+export function buildBatch(envelopes: readonly JobEventEnvelope[]): IngestBatch {
+  const batch: IngestBatch = {
+    logs: [],
+    events: [],
+    errors: [],
+    started: new Map(),
+    stats: new Map(),
+    finished: new Map(),
+    steps: [],
+  };
+  const statsSeq = new Map<string, number>();
+  const setStats = (jobId: string, stepId: string, seq: number, stats: StepStats) => {
+    const key = `${jobId}\u0000${stepId}`;
+    if ((statsSeq.get(key) ?? -1) > seq) return;
+    statsSeq.set(key, seq);
+    const perJob = batch.stats.get(jobId) ?? {};
+    perJob[stepId] = stats;
+    batch.stats.set(jobId, perJob);
+  };
+
+  for (const { jobId, seq, event, workerId } of envelopes) {
+    const at = new Date(event.at);
+    switch (event.type) {
+      case 'step.log':
+        batch.logs.push({
+          jobId,
+          seq,
+          at,
+          level: event.level,
+          stepId: event.stepId ?? null,
+          message: event.message,
+          fields: event.fields ? JSON.stringify(event.fields) : null,
+        });
+        break;
+      case 'record.error':
+        batch.errors.push({
+          jobId,
+          seq,
+          stepId: event.stepId,
+          message: event.message,
+          record: JSON.stringify(event.record ?? {}),
+          attempt: event.attempt,
+          retryable: event.retryable,
+          at,
+        });
+        break;
+      case 'step.stats':
+        // progress: not stored as an event (the next one replaces it), only as the job's stats
+        setStats(jobId, event.stepId, seq, event.stats);
+        break;
+      case 'job.started': {
+        const previous = batch.started.get(jobId);
+        if (!previous || previous.at > at) batch.started.set(jobId, { at, workerId: workerId ?? null });
+        batch.events.push(stored(jobId, seq, event));
+        break;
+      }
+      case 'step.started':
+        batch.events.push(stored(jobId, seq, event));
+        break;
+      case 'step.finished':
+        setStats(jobId, event.stepId, seq, event.stats);
+        batch.steps.push({ status: event.status, stats: event.stats });
+        batch.events.push(stored(jobId, seq, event));
+        break;
+      case 'job.finished': {
+        const previous = batch.finished.get(jobId);
+        if (!previous || previous.seq < seq) {
+          batch.finished.set(jobId, {
+            seq,
+            status: event.status,
+            at,
+            startedAt: new Date(event.at - event.durationMs),
+            event,
+          });
+        }
+        batch.events.push(stored(jobId, seq, event));
+        break;
+      }
+    }
+  }
+  return batch;
+}
+
+function stored(jobId: string, seq: number, event: JobEventEnvelope['event']): EventInsert {
+  const { type, at, ...data } = event;
+  return { jobId, seq, type, at: new Date(at), data: JSON.stringify(data) };
+}

@@ -1,0 +1,311 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type BeforeApplicationShutdown,
+} from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import type { EntityManager } from 'typeorm';
+import { EventStreamConsumer, type StreamEntry } from '@junction/jobs';
+import {
+  reachableSourcesOf,
+  type JobEventEnvelope,
+  type JobStatus,
+  type LiveEventMessage,
+} from '@junction/protocol';
+import type { AppConfig } from '../../config/app-config.ts';
+import { APP_CONFIG } from '../../config/config.module.ts';
+import { buildBatch, type IngestBatch } from './event-batch.ts';
+import { JobsMetricsService } from './jobs-metrics.service.ts';
+import { JobsRedisService } from './jobs-redis.service.ts';
+import { ACTIVE_STATUSES, JobsRepository } from './jobs.repository.ts';
+
+interface FinishedRow {
+  id: string;
+  flow_id: string;
+  status: JobStatus;
+}
+
+/**
+ * Reads the workers' event stream (consumer group: API replicas share it) and stores each batch
+ * in one transaction: log lines, events and failed records as multi-row inserts, progress as one
+ * stats update per job, starts and finishes as conditional status updates. Acknowledged after
+ * the commit; then the finished jobs' slots are freed and the events fanned out to SSE clients.
+ */
+@Injectable()
+export class EventIngestService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly config: AppConfig;
+  private readonly redis: JobsRedisService;
+  private readonly repo: JobsRepository;
+  private readonly metrics: JobsMetricsService;
+  private readonly logger: PinoLogger;
+  private consumer: EventStreamConsumer | undefined;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    redis: JobsRedisService,
+    repo: JobsRepository,
+    metrics: JobsMetricsService,
+    logger: PinoLogger,
+  ) {
+    this.config = config;
+    this.redis = redis;
+    this.repo = repo;
+    this.metrics = metrics;
+    this.logger = logger;
+    this.logger.setContext('job-events');
+  }
+
+  /** When the consumer last completed a read: it is alive. */
+  get lastReadAt(): number {
+    return this.consumer?.lastReadAt ?? 0;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.jobs.background) return;
+    const { names } = this.redis;
+    this.consumer = new EventStreamConsumer(this.redis.connection('events'), {
+      stream: names.eventStream,
+      group: names.eventGroup,
+      consumer: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      handle: (entries) => this.handle(entries),
+      // a little latency for live events buys fewer, larger transactions under load
+      lingerMs: 25,
+      onError: (error) => this.logger.error({ error: String(error) }, 'storing run events failed'),
+    });
+    // Not awaited: the API must boot and answer /health (and /ready: 503) while Redis is down;
+    // the consumer starts reading as soon as Redis answers.
+    void this.startConsumer(this.consumer);
+  }
+
+  private async startConsumer(consumer: EventStreamConsumer): Promise<void> {
+    for (let delayMs = 500; this.consumer === consumer; delayMs = Math.min(delayMs * 2, 10_000)) {
+      try {
+        await consumer.start();
+        return;
+      } catch (error) {
+        this.logger.warn(
+          { error: String(error) },
+          `event stream consumer not started; retrying in ${delayMs} ms`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+      }
+    }
+  }
+
+  /** Before the connections close (onApplicationShutdown of JobsRedisService). */
+  async beforeApplicationShutdown(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    await consumer?.stop();
+  }
+
+  async handle(entries: readonly StreamEntry[]): Promise<void> {
+    const all = entries.flatMap((e) => e.envelopes);
+    if (all.length === 0) return;
+    // events of jobs this database does not know (deleted, or another deployment) are dropped
+    const known = await this.repo.info([...new Set(all.map((e) => e.jobId))]);
+    const envelopes = all.filter((e) => known.has(e.jobId));
+    if (envelopes.length === 0) return;
+    const batch = buildBatch(envelopes);
+    const finished = await this.repo.db.transaction((tx) => this.write(tx, batch));
+    this.metrics.eventsIngested.inc(envelopes.length);
+    this.count(batch, finished);
+    await this.afterCommit(batch, envelopes, known);
+  }
+
+  private async write(tx: EntityManager, b: IngestBatch): Promise<FinishedRow[]> {
+    if (b.logs.length > 0) {
+      await tx.query(
+        `INSERT INTO job_logs (job_id, seq, at, level, step_id, message, fields)
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+         ON CONFLICT DO NOTHING`,
+        [
+          b.logs.map((l) => l.jobId),
+          b.logs.map((l) => l.seq),
+          b.logs.map((l) => l.at),
+          b.logs.map((l) => l.level),
+          b.logs.map((l) => l.stepId),
+          b.logs.map((l) => stripNul(l.message)),
+          b.logs.map((l) => (l.fields === null ? null : stripNul(l.fields))),
+        ],
+      );
+    }
+    if (b.events.length > 0) {
+      await tx.query(
+        `INSERT INTO job_events (job_id, seq, type, at, data)
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[])
+         ON CONFLICT DO NOTHING`,
+        [
+          b.events.map((e) => e.jobId),
+          b.events.map((e) => e.seq),
+          b.events.map((e) => e.type),
+          b.events.map((e) => e.at),
+          b.events.map((e) => stripNul(e.data)),
+        ],
+      );
+    }
+    if (b.errors.length > 0) {
+      // error_count grows only by rows really inserted, so a batch handled twice counts once
+      await tx.query(
+        `WITH inserted AS (
+           INSERT INTO job_errors (job_id, seq, step_id, message, record, attempt, retryable, created_at)
+           SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::jsonb[], $6::int[], $7::bool[], $8::timestamptz[])
+           ON CONFLICT (job_id, seq) DO NOTHING
+           RETURNING job_id)
+         UPDATE jobs SET error_count = jobs.error_count + c.n
+           FROM (SELECT job_id, count(*)::int AS n FROM inserted GROUP BY job_id) c
+          WHERE jobs.id = c.job_id AND jobs.status = ANY($9::text[])`,
+        [
+          b.errors.map((e) => e.jobId),
+          b.errors.map((e) => e.seq),
+          b.errors.map((e) => e.stepId),
+          b.errors.map((e) => stripNul(e.message)),
+          b.errors.map((e) => stripNul(e.record)),
+          b.errors.map((e) => e.attempt),
+          b.errors.map((e) => e.retryable),
+          b.errors.map((e) => e.at),
+          ACTIVE_STATUSES,
+        ],
+      );
+    }
+    if (b.started.size > 0) {
+      const started = [...b.started];
+      // queued → running; a job already running (restarted after a hand-back) only gets its new worker
+      await tx.query(
+        `UPDATE jobs SET status = CASE WHEN jobs.status = 'queued' THEN 'running' ELSE jobs.status END,
+                started_at = COALESCE(jobs.started_at, v.at),
+                worker_id = v.worker,
+                waiting_for_slot = false
+           FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) AS v(id, at, worker)
+          WHERE jobs.id = v.id AND jobs.status = ANY($4::text[])`,
+        [
+          started.map(([id]) => id),
+          started.map(([, s]) => s.at),
+          started.map(([, s]) => s.workerId),
+          ACTIVE_STATUSES,
+        ],
+      );
+    }
+    const progress = [...b.stats].filter(([id]) => !b.finished.has(id));
+    if (progress.length > 0) {
+      await tx.query(
+        `UPDATE jobs SET stats = jobs.stats || v.stats
+           FROM unnest($1::uuid[], $2::jsonb[]) AS v(id, stats)
+          WHERE jobs.id = v.id AND jobs.status = ANY($3::text[])`,
+        [progress.map(([id]) => id), progress.map(([, s]) => JSON.stringify(s)), ACTIVE_STATUSES],
+      );
+    }
+    if (b.finished.size === 0) return [];
+    const done = [...b.finished];
+    // every outcome is reachable from queued, running and cancelling; never from a final status
+    const sources = reachableSourcesOf('completed');
+    const result = await tx.query<[FinishedRow[], number]>(
+      `UPDATE jobs SET status = v.status,
+              finished_at = v.at,
+              started_at = COALESCE(jobs.started_at, v.started),
+              stats = v.stats,
+              error_count = v.error_count,
+              error = v.error,
+              output = v.output,
+              waiting_for_slot = false,
+              lease_until = NULL
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::jsonb[], $6::int[], $7::jsonb[], $8::jsonb[])
+              AS v(id, status, at, started, stats, error_count, error, output)
+        WHERE jobs.id = v.id AND jobs.status = ANY($9::text[])
+        RETURNING jobs.id, jobs.flow_id, jobs.status`,
+      [
+        done.map(([id]) => id),
+        done.map(([, f]) => f.status),
+        done.map(([, f]) => f.at),
+        done.map(([, f]) => f.startedAt),
+        done.map(([, f]) => JSON.stringify(f.event.stats ?? {})),
+        done.map(([, f]) => f.event.errorCount ?? 0),
+        done.map(([, f]) => (f.event.error ? stripNul(JSON.stringify(f.event.error)) : null)),
+        done.map(([, f]) => (f.event.output === undefined ? null : stripNul(JSON.stringify(f.event.output)))),
+        sources,
+      ],
+    );
+    const rows = result[0];
+    // a retry of failed records that went through cleanly resolves the errors it retried
+    const clean = rows.filter(
+      (r) => r.status === 'completed' && (b.finished.get(r.id)?.event.errorCount ?? 0) === 0,
+    );
+    if (clean.length > 0) {
+      await tx.query(
+        `UPDATE job_errors SET status = 'resolved' WHERE retried_by_job_id = ANY($1::uuid[]) AND status = 'open'`,
+        [clean.map((r) => r.id)],
+      );
+    }
+    return rows;
+  }
+
+  private count(batch: IngestBatch, finished: readonly FinishedRow[]): void {
+    for (const row of finished) {
+      this.metrics.finished.inc({ status: row.status });
+      const f = batch.finished.get(row.id);
+      if (f) this.metrics.jobDuration.observe({ status: row.status }, f.event.durationMs / 1000);
+    }
+    for (const step of batch.steps) {
+      this.metrics.stepDuration.observe({ status: step.status }, step.stats.durationMs / 1000);
+      this.metrics.records.inc(step.stats.in);
+    }
+    if (batch.errors.length > 0) this.metrics.recordErrors.inc(batch.errors.length);
+  }
+
+  private async afterCommit(
+    batch: IngestBatch,
+    envelopes: readonly JobEventEnvelope[],
+    known: ReadonlyMap<string, { flowId: string }>,
+  ): Promise<void> {
+    const { dispatcher } = this.redis;
+    // the worker freed the slot already; this covers a worker that died right after reporting
+    const releases = [...batch.finished.keys()].map((jobId) =>
+      dispatcher.release(known.get(jobId)?.flowId ?? '', jobId),
+    );
+    const live = this.publishLive(envelopes);
+    const results = await Promise.allSettled([...releases, live]);
+    for (const r of results) {
+      if (r.status === 'rejected') this.logger.warn({ error: String(r.reason) }, 'after storing events');
+    }
+  }
+
+  /**
+   * Fans the events out to the SSE clients of every replica: one channel per job, and only for
+   * jobs someone watches (most runs are never watched; serializing their events would be waste).
+   */
+  private async publishLive(envelopes: readonly JobEventEnvelope[]): Promise<void> {
+    const { main, names } = this.redis;
+    const byJob = new Map<string, LiveEventMessage[]>();
+    for (const e of envelopes) {
+      const list = byJob.get(e.jobId) ?? [];
+      list.push({ jobId: e.jobId, seq: e.seq, event: e.event });
+      byJob.set(e.jobId, list);
+    }
+    const channels = [...byJob.keys()].map((id) => `${names.liveChannel}:${id}`);
+    const counts = (await main.call('PUBSUB', 'NUMSUB', ...channels)) as Array<string | number>;
+    const pipeline = main.pipeline();
+    let watched = 0;
+    for (let i = 0; i + 1 < counts.length; i += 2) {
+      if (Number(counts[i + 1]) === 0) continue;
+      const channel = String(counts[i]);
+      const messages = byJob.get(channel.slice(names.liveChannel.length + 1));
+      if (!messages) continue;
+      pipeline.publish(channel, JSON.stringify(messages));
+      watched++;
+    }
+    if (watched > 0) await pipeline.exec();
+  }
+}
+
+/**
+ * PostgreSQL text and jsonb cannot hold NUL characters (raw, or as the JSON escape \u0000): a log
+ * line with one must not poison the whole batch.
+ */
+function stripNul(text: string): string {
+  return text.includes('\u0000') || text.includes('\\u0000')
+    ? text.replaceAll('\u0000', '').replaceAll('\\u0000', '')
+    : text;
+}

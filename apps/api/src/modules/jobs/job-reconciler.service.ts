@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type BeforeApplicationShutdown,
+} from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import { RedisScript, type GateState } from '@junction/jobs';
+import { isTerminal, type RunError } from '@junction/protocol';
+import type { AppConfig } from '../../config/app-config.ts';
+import { APP_CONFIG } from '../../config/config.module.ts';
+import { JobDispatchService } from './job-dispatch.service.ts';
+import { JobsMetricsService, type StuckKind } from './jobs-metrics.service.ts';
+import { JobsRedisService } from './jobs-redis.service.ts';
+import { JobsRepository, type JobRow } from './jobs.repository.ts';
+import { StreamProgress } from './stream-progress.ts';
+
+/** A queued job younger than this may still be between its commit and its admission. */
+const QUEUED_GRACE_MS = 5_000;
+/** A gate entry unknown to PostgreSQL this long is a leftover (its row was never committed, or deleted). */
+const ORPHAN_GRACE_MS = 60_000;
+/** An admitted job younger than this is not looked for on the run queue (it is surely there). */
+const ADMITTED_GRACE_MS = 10_000;
+const BATCH = 1_000;
+
+const RELEASE_LOCK = new RedisScript(
+  'reconciler-unlock',
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
+);
+
+const WORKER_LOST: RunError = {
+  message: 'worker lost: the worker running the job stopped (crashed or killed) before it finished',
+  type: 'WorkerLost',
+};
+const UNREPORTED: RunError = {
+  message: 'worker lost: the job left its worker without reporting a result',
+  type: 'WorkerLost',
+};
+
+/**
+ * Every few seconds, compares PostgreSQL (the truth) with Redis and repairs the difference:
+ * queued jobs Redis does not know are admitted and enqueued again; jobs whose lease expired
+ * (their worker died) are failed, or retried by policy; slots held by finished or unknown jobs are
+ * freed. A job is declared lost only once every event written before it looked lost has been
+ * stored, so a slow event consumer is never mistaken for a dead worker. One API replica at a time
+ * runs a pass (a Redis lock).
+ */
+@Injectable()
+export class JobReconcilerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly config: AppConfig;
+  private readonly redis: JobsRedisService;
+  private readonly repo: JobsRepository;
+  private readonly dispatch: JobDispatchService;
+  private readonly metrics: JobsMetricsService;
+  private readonly logger: PinoLogger;
+  private readonly token = randomUUID();
+  private readonly progress: StreamProgress;
+  /** Jobs that looked lost, with the stream position at that moment. */
+  private readonly suspects = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<void> | undefined;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    redis: JobsRedisService,
+    repo: JobsRepository,
+    dispatch: JobDispatchService,
+    metrics: JobsMetricsService,
+    logger: PinoLogger,
+  ) {
+    this.config = config;
+    this.redis = redis;
+    this.repo = repo;
+    this.dispatch = dispatch;
+    this.metrics = metrics;
+    this.logger = logger;
+    this.logger.setContext('job-reconciler');
+    this.progress = new StreamProgress(redis.main, redis.names.eventStream, redis.names.eventGroup);
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.jobs.background) return;
+    this.timer = setInterval(() => {
+      this.current ??= this.pass()
+        .catch((error: unknown) => this.logger.error({ error: String(error) }, 'reconciler pass failed'))
+        .finally(() => (this.current = undefined));
+    }, this.config.jobs.reconcileIntervalMs);
+  }
+
+  /** Before the connections close (onApplicationShutdown of JobsRedisService). */
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.current;
+  }
+
+  /** One pass; returns without doing anything when another replica holds the lock. */
+  async pass(): Promise<void> {
+    const { main, names } = this.redis;
+    const ttl = this.config.jobs.reconcileIntervalMs * 3 + 10_000;
+    if ((await main.set(names.reconcilerLock, this.token, 'PX', ttl, 'NX')) !== 'OK') return;
+    try {
+      const mark = await this.progress.top();
+      const processed = await this.progress.snapshot();
+      await this.sweepGates();
+      const queued = await this.repo.byStatus(['queued'], new Date(Date.now() - QUEUED_GRACE_MS), BATCH);
+      const active = await this.repo.byStatus(['running', 'cancelling'], new Date(), BATCH);
+      const states = await this.gateStates([...queued, ...active]);
+      const stillSuspect = new Set<string>();
+      const leases: Array<{ id: string; until: Date }> = [];
+      const waiting: string[] = [];
+      const admitted: JobRow[] = [];
+      for (const job of [...queued, ...active]) {
+        const state = states.get(job.id) ?? { state: 'absent' };
+        if (state.state === 'waiting') waiting.push(job.id);
+        if (state.state === 'running') leases.push({ id: job.id, until: new Date(state.leaseUntil) });
+        // a recent admission is on the queue or about to be: only older ones are checked
+        if (state.state === 'admitted' && (state.since ?? 0) < Date.now() - ADMITTED_GRACE_MS)
+          admitted.push(job);
+        if (job.status === 'queued' && state.state === 'absent') await this.readmit(job);
+        const lost =
+          (job.status === 'queued' && state.state === 'done') ||
+          (job.status !== 'queued' &&
+            (state.state === 'done' || state.state === 'absent' || state.state === 'expired'));
+        if (!lost) continue;
+        // lost only if every event written before it looked lost is stored and it still is
+        const seenAt = this.suspects.get(job.id);
+        if (seenAt === undefined || !processed.covers(seenAt)) {
+          this.suspects.set(job.id, seenAt ?? mark);
+          stillSuspect.add(job.id);
+          continue;
+        }
+        await this.lost(job, job.status === 'queued' ? 'unreported' : 'worker_lost');
+      }
+      for (let i = 0; i < admitted.length; i += 100) {
+        await Promise.all(admitted.slice(i, i + 100).map((job) => this.ensureEnqueued(job)));
+      }
+      for (const id of this.suspects.keys()) if (!stillSuspect.has(id)) this.suspects.delete(id);
+      await this.repo.setWaiting(waiting, true);
+      await this.repo.setLeases(leases);
+    } finally {
+      await RELEASE_LOCK.run(main, [names.reconcilerLock], [this.token]);
+    }
+  }
+
+  /** Reclaims expired leases, fills free slots and frees slots held by finished or unknown jobs. */
+  private async sweepGates(): Promise<void> {
+    const { gate, dispatcher } = this.redis;
+    for (const flowId of await gate.flows()) {
+      const swept = await gate.sweep(flowId);
+      await dispatcher.enqueuePromoted(swept);
+      const { active, waiting } = await gate.members(flowId);
+      const ids = [...active, ...waiting];
+      const known = await this.repo.info(ids);
+      const states = await gate.inspect(flowId, ids);
+      for (const id of ids) {
+        const row = known.get(id);
+        const since = sinceOf(states.get(id));
+        const orphan = row === undefined && since !== undefined && Date.now() - since > ORPHAN_GRACE_MS;
+        if (!orphan && !(row !== undefined && isTerminal(row.status))) continue;
+        await dispatcher.release(flowId, id);
+        this.stuck('slot_released', { jobId: id, flowId, status: row?.status ?? 'unknown' });
+      }
+    }
+  }
+
+  private async gateStates(jobs: readonly JobRow[]): Promise<Map<string, GateState>> {
+    const byFlow = new Map<string, string[]>();
+    for (const j of jobs) byFlow.set(j.flow_id, [...(byFlow.get(j.flow_id) ?? []), j.id]);
+    const out = new Map<string, GateState>();
+    for (const [flowId, ids] of byFlow) {
+      for (const [id, state] of await this.redis.gate.inspect(flowId, ids)) out.set(id, state);
+    }
+    return out;
+  }
+
+  /** An admitted job must be on the run queue (it may have been lost between the gate and the queue). */
+  private async ensureEnqueued(job: JobRow): Promise<void> {
+    const { dispatcher } = this.redis;
+    const state = await dispatcher.state(job.id);
+    if (state !== 'unknown' && state !== 'completed' && state !== 'failed') return;
+    // finished in BullMQ but admitted and never started (a worker skipped it): put it back
+    if (state !== 'unknown') await dispatcher.removeQueued(job.id);
+    await this.dispatch.enqueue(job);
+    this.stuck('requeued', { jobId: job.id, queueState: state });
+  }
+
+  private async readmit(job: JobRow): Promise<void> {
+    const admission = await this.dispatch.readmit(job);
+    this.stuck('readmitted', { jobId: job.id, admission: admission.status });
+  }
+
+  /** A job whose worker is gone: failed (or cancelled if it was being cancelled), retried by policy. */
+  private async lost(job: JobRow, kind: StuckKind): Promise<void> {
+    this.suspects.delete(job.id);
+    const cancelling = job.status === 'cancelling';
+    const updated = cancelling
+      ? await this.repo.transition(job.id, 'cancelled', {}, true)
+      : await this.repo.transition(
+          job.id,
+          'failed',
+          { error: kind === 'unreported' ? UNREPORTED : WORKER_LOST },
+          true,
+        );
+    await this.redis.dispatcher.release(job.flow_id, job.id);
+    if (!updated) return;
+    this.stuck(kind, { jobId: job.id, flowId: job.flow_id, now: updated.status });
+    const { lostPolicy, maxAttempts } = this.config.jobs;
+    if (!cancelling && lostPolicy === 'retry' && job.attempt < maxAttempts) {
+      const { job: child } = await this.dispatch.retry(updated);
+      this.logger.warn({ jobId: job.id, retryJobId: child.id, attempt: child.attempt }, 'lost job retried');
+    }
+  }
+
+  private stuck(kind: StuckKind, details: Record<string, unknown>): void {
+    this.metrics.stuck.inc({ kind });
+    this.logger.warn({ kind, ...details }, 'reconciler repaired a job');
+  }
+}
+
+function sinceOf(state: GateState | undefined): number | undefined {
+  if (!state || state.state === 'absent' || state.state === 'done') return undefined;
+  return state.since;
+}

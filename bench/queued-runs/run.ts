@@ -1,0 +1,232 @@
+/**
+ * Queued runs: N runs of a three-step flow (transform.map, script.run, a no-op map) with
+ * concurrency unlimited, enqueued through the API (POST /api/v1/flows/{id}/run, `inflight`
+ * requests at a time) and run by one worker process; measured from the first request to the last
+ * job stored as completed. Next to it, in the same run, raw BullMQ: N no-op jobs added one by one
+ * with the same number in flight and consumed by a plain BullMQ worker process.
+ *
+ * The same is then measured with the script.run step replaced by a map, to show what the queue
+ * path itself costs next to the script sandbox.
+ *
+ *   node bench/queued-runs/run.ts [--runs 10000] [--inflight 64] [--concurrency 32] [--no-docs]
+ *
+ * Writes bench/results/queued-runs.json and the "Queued runs" section of docs/benchmarks.md.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { startApi } from '../../apps/api/test/support/api-process.ts';
+import { startWorker } from '../../test/support/worker-process.ts';
+import { cpuSeconds, watchPeakRss } from './peak-rss.ts';
+import { updateDocs, type JunctionRun, type QueuedRunsResult } from './report.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '10000' },
+    inflight: { type: 'string', default: '64' },
+    concurrency: { type: 'string', default: '32' },
+    'no-docs': { type: 'boolean', default: false },
+    // only the variant with the script step replaced by a map
+    'no-script': { type: 'boolean', default: false },
+  },
+});
+const RUNS = Number(values.runs);
+const INFLIGHT = Number(values.inflight);
+const CONCURRENCY = Number(values.concurrency);
+
+type BenchFlow = typeof scriptFlow;
+const scriptFlow = {
+  name: 'bench-queued-runs',
+  concurrency: { max: 'unlimited' },
+  params: { n: { type: 'integer', default: 0 } },
+  steps: [
+    {
+      id: 'shape',
+      use: 'transform.map',
+      with: { fields: { n: '{{ params.n }}', label: '{{ "run " & $string(params.n) }}' } },
+    },
+    {
+      id: 'script',
+      use: 'script.run',
+      with: { code: 'return { n: record.n, label: record.label, doubled: record.n * 2 };' },
+    },
+    { id: 'noop', use: 'transform.map', with: { keep: true } },
+  ],
+};
+const mapFlow: BenchFlow = {
+  ...scriptFlow,
+  name: 'bench-queued-runs-map',
+  steps: [
+    scriptFlow.steps[0],
+    { id: 'script', use: 'transform.map', with: { keep: true } },
+    scriptFlow.steps[2],
+  ],
+};
+
+/** Runs `count` tasks with at most `inflight` at once. */
+async function pool(count: number, inflight: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(inflight, count) }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+async function rawBullmq(): Promise<{ ms: number; rate: number }> {
+  const prefix = `bench:raw:${randomUUID().slice(0, 8)}`;
+  const child = spawn(
+    process.execPath,
+    ['bench/queued-runs/raw-worker.ts', REDIS_URL, prefix, String(RUNS), String(CONCURRENCY)],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const lines: Array<Record<string, number | boolean>> = [];
+  let waiters: Array<() => void> = [];
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    for (const line of chunk.split('\n').filter(Boolean))
+      lines.push(JSON.parse(line) as Record<string, number>);
+    for (const w of waiters.splice(0)) w();
+  });
+  const waitFor = async (key: string) => {
+    while (!lines.some((l) => key in l)) await new Promise<void>((r) => waiters.push(r));
+    return lines.find((l) => key in l) as Record<string, number>;
+  };
+  await waitFor('ready');
+  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue('raw-noop', { connection, prefix });
+  const started = Date.now();
+  await pool(RUNS, INFLIGHT, async (i) => {
+    await queue.add('noop', { n: i }, { removeOnComplete: { count: 1000 } });
+  });
+  const { doneAt } = await waitFor('doneAt');
+  waiters = [];
+  await queue.obliterate({ force: true });
+  await queue.close();
+  await connection.quit();
+  const ms = doneAt - started;
+  return { ms, rate: (RUNS * 1000) / ms };
+}
+
+async function queuedRuns(flow: BenchFlow): Promise<JunctionRun> {
+  // BENCH_PROFILE_DIR: CPU profiles of the API and the worker, written when they exit
+  const profile: Record<string, string> = process.env.BENCH_PROFILE_DIR
+    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` }
+    : {};
+  const api = await startApi({ env: { LOG_LEVEL: 'warn', ...profile }, timeoutMs: 120_000 });
+  const worker = await startWorker({
+    REDIS_URL,
+    JUNCTION_REDIS_PREFIX: api.env.JUNCTION_REDIS_PREFIX,
+    JUNCTION_SECRET_KEY: api.secretKey,
+    WORKER_CONCURRENCY: String(CONCURRENCY),
+    LOG_LEVEL: 'warn',
+    ...profile,
+  });
+  // node:http with keep-alive: a lighter client than fetch, so the load generator takes less of
+  // the CPU the API and the worker share with it
+  const agent = new Agent({ keepAlive: true, maxSockets: INFLIGHT });
+  try {
+    const created = await api.request<{ id: string }>('POST', '/api/v1/flows', { body: flow });
+    if (created.status !== 201) throw new Error(`cannot create the flow: ${created.text}`);
+    const flowId = created.body.id;
+    const { port } = new URL(api.baseUrl);
+    const run = (n: number) =>
+      new Promise<void>((resolve, reject) => {
+        const body = JSON.stringify({ params: { n } });
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            agent,
+            method: 'POST',
+            path: `/api/v1/flows/${flowId}/run`,
+            headers: {
+              authorization: `Bearer ${api.token}`,
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+            },
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (c: string) => (text += c));
+            res.on('end', () =>
+              res.statusCode === 201 ? resolve() : reject(new Error(`run ${n}: ${res.statusCode} ${text}`)),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const completed = async () =>
+      (
+        await api.query<{ done: number; bad: number }>(
+          `SELECT count(*) FILTER (WHERE status = 'completed')::int AS done,
+                  count(*) FILTER (WHERE status IN ('failed', 'cancelled'))::int AS bad FROM jobs`,
+        )
+      )[0];
+    const waitUntil = async (n: number) => {
+      for (;;) {
+        const c = await completed();
+        if (c.bad > 0) throw new Error(`${c.bad} runs did not complete`);
+        if (c.done >= n) return Date.now();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    // warm-up: JIT, connection pools, the script isolate
+    const WARM = 200;
+    await pool(WARM, INFLIGHT, run);
+    await waitUntil(WARM);
+
+    const apiRss = watchPeakRss(api.process.pid ?? 0);
+    const workerRss = watchPeakRss(worker.child.pid ?? 0);
+    const cpuBefore = [cpuSeconds(api.process.pid ?? 0), cpuSeconds(worker.child.pid ?? 0)];
+    const started = Date.now();
+    await pool(RUNS, INFLIGHT, (i) => run(WARM + i));
+    const acceptedAt = Date.now();
+    const finishedAt = await waitUntil(WARM + RUNS);
+    const ms = finishedAt - started;
+    return {
+      flow: flow.name,
+      apiCpuMsPerRun: ((cpuSeconds(api.process.pid ?? 0) - cpuBefore[0]) * 1000) / RUNS,
+      workerCpuMsPerRun: ((cpuSeconds(worker.child.pid ?? 0) - cpuBefore[1]) * 1000) / RUNS,
+      ms,
+      rate: (RUNS * 1000) / ms,
+      acceptRate: (RUNS * 1000) / (acceptedAt - started),
+      apiPeakRssMb: apiRss.stop() / 1024,
+      workerPeakRssMb: workerRss.stop() / 1024,
+    };
+  } finally {
+    agent.destroy();
+    await worker.stop();
+    await api.stop();
+  }
+}
+
+const raw = await rawBullmq();
+process.stdout.write(`raw BullMQ: ${RUNS} no-op jobs in ${raw.ms} ms = ${Math.round(raw.rate)} jobs/s\n`);
+const variants: JunctionRun[] = [];
+for (const flow of values['no-script'] ? [mapFlow] : [scriptFlow, mapFlow]) {
+  const r = await queuedRuns(flow);
+  variants.push(r);
+  process.stdout.write(
+    `${r.flow}: ${RUNS} runs in ${r.ms} ms = ${Math.round(r.rate)} runs/s ` +
+      `(${Math.round((r.rate / raw.rate) * 100)} % of raw BullMQ; requests accepted at ${Math.round(r.acceptRate)}/s); ` +
+      `CPU per run: api ${r.apiCpuMsPerRun.toFixed(2)} ms, worker ${r.workerCpuMsPerRun.toFixed(2)} ms; ` +
+      `peak RSS api ${r.apiPeakRssMb.toFixed(0)} MB, worker ${r.workerPeakRssMb.toFixed(0)} MB\n`,
+  );
+}
+const result: QueuedRunsResult = { runs: RUNS, inflight: INFLIGHT, concurrency: CONCURRENCY, raw, variants };
+if (!values['no-docs']) {
+  updateDocs(`${ROOT}docs/benchmarks.md`, `${ROOT}bench/results/queued-runs.json`, {
+    result,
+    machine: `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.versions.node}`,
+  });
+}

@@ -1,0 +1,94 @@
+/**
+ * What the API puts on the run queue and a worker needs to run a job without the control-plane
+ * database. Versioned from day one: a payload queued by an older API is upgraded step by step
+ * when a newer worker reads it, and a worker refuses (clearly) a payload newer than it knows.
+ */
+import { z } from 'zod';
+
+export const JOB_PAYLOAD_VERSION = 1;
+
+const JsonRecord = z.record(z.string(), z.unknown());
+
+export const JobTriggerSchema = z.object({
+  /** What started the job: manual, api, schedule, listener, retry, ... */
+  type: z.string().min(1),
+  payload: z.unknown().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  query: z.record(z.string(), z.string()).optional(),
+});
+export type JobTrigger = z.output<typeof JobTriggerSchema>;
+
+export const JobResumeSchema = z.object({
+  /** The step the records failed in: the run starts there. */
+  stepId: z.string().min(1),
+  /** The records as they entered that step. */
+  records: z.array(JsonRecord),
+});
+export type JobResume = z.output<typeof JobResumeSchema>;
+
+export const JobPayloadV1Schema = z.object({
+  schemaVersion: z.literal(1),
+  jobId: z.string().min(1),
+  flowId: z.string().min(1),
+  flowVersionId: z.string().min(1),
+  /** The validated flow definition of that version (the worker re-parses it with the flow schema). */
+  flow: JsonRecord,
+  /** Raw parameter values; the engine resolves them against the flow's param types. */
+  params: JsonRecord,
+  trigger: JobTriggerSchema,
+  /** Connection name → its config as JSON, encrypted with encryptSecret (secrets.ts). */
+  connections: z.record(z.string(), z.string()),
+  resume: JobResumeSchema.optional(),
+  attempt: z.number().int().min(1),
+  parentJobId: z.string().min(1).optional(),
+});
+export type JobPayloadV1 = z.output<typeof JobPayloadV1Schema>;
+
+/** The payload type of the current version. */
+export type JobPayload = JobPayloadV1;
+
+export class JobPayloadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JobPayloadError';
+  }
+}
+
+type Upgrade = (old: Record<string, unknown>) => Record<string, unknown>;
+
+/**
+ * Upgrades from version n (the key) to n + 1. Adding version 2 means: add the V2 schema, make it
+ * the current one, and put the 1 → 2 step here, so jobs queued before a deploy still run after it.
+ */
+const UPGRADES: Readonly<Record<number, Upgrade>> = {};
+
+/** Validates (and upgrades) a payload read from the queue; throws JobPayloadError naming the field. */
+export function parseJobPayload(data: unknown): JobPayload {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new JobPayloadError('job payload: expected an object');
+  }
+  let current = data as Record<string, unknown>;
+  let version = current.schemaVersion;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new JobPayloadError(
+      `job payload: schemaVersion: expected a positive integer, got ${JSON.stringify(version)}`,
+    );
+  }
+  if (version > JOB_PAYLOAD_VERSION) {
+    throw new JobPayloadError(
+      `job payload: schemaVersion ${version} is newer than this worker understands (${JOB_PAYLOAD_VERSION}); upgrade the worker`,
+    );
+  }
+  while (version < JOB_PAYLOAD_VERSION) {
+    const upgrade = UPGRADES[version];
+    if (!upgrade) throw new JobPayloadError(`job payload: no upgrade from schemaVersion ${version}`);
+    current = upgrade(current);
+    version += 1;
+  }
+  const parsed = JobPayloadV1Schema.safeParse(current);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new JobPayloadError(`job payload: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PG_URL, startJobsEnv, type JobView, type JobsEnv } from '../support/jobs-env.ts';
+
+let env: JobsEnv;
+
+beforeAll(async () => {
+  // short leases, so a dead worker is noticed within seconds
+  env = await startJobsEnv({ workers: 2, workerEnv: { JUNCTION_LEASE_MS: '2000' } });
+  await env.createConnection('pg', 'postgres', { url: PG_URL });
+}, 180_000);
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+describe('a worker killed mid-job', () => {
+  it('ends the job as failed (worker lost), frees the flow for the next job and leaves nothing running', async () => {
+    const flowId = await env.createFlow({
+      name: 'doomed',
+      concurrency: { max: 1 },
+      steps: [{ id: 'nap', use: 'database.execute', connection: 'pg', with: { sql: 'SELECT pg_sleep(30)' } }],
+    });
+    const victim = await env.run(flowId);
+    const running = (await env.waitFor(victim.id, ['running'])) as JobView & { workerId: string };
+    const next = await env.run(flowId);
+    expect(next).toMatchObject({ waitingForSlot: true, position: 1 });
+
+    const worker = env.workers.find((w) => w.workerId === running.workerId);
+    expect(worker).toBeDefined();
+    const killedAt = Date.now();
+    await worker?.stop('SIGKILL');
+
+    const lost = await env.waitFor(victim.id, ['failed', 'completed', 'cancelled'], 30_000);
+    expect(lost.status).toBe('failed');
+    expect(lost.error).toMatchObject({ type: 'WorkerLost', message: expect.stringContaining('worker lost') });
+    expect(Date.now() - killedAt).toBeLessThan(15_000);
+
+    // the slot is free: the waiting job runs on the surviving worker
+    const started = (await env.waitFor(next.id, ['running'], 20_000)) as JobView & { workerId: string };
+    expect(started.workerId).not.toBe(running.workerId);
+    await env.api.request('POST', `/api/v1/jobs/${next.id}/cancel`);
+    expect((await env.waitFor(next.id)).status).toBe('cancelled');
+
+    const active = await env.api.request<{ items: JobView[] }>(
+      'GET',
+      `/api/v1/jobs?flowId=${flowId}&status=queued,running,cancelling`,
+    );
+    expect(active.body.items).toEqual([]);
+    const metrics = await env.api.request<string>('GET', '/metrics');
+    expect(metrics.text).toMatch(/junction_jobs_stuck\{[^}]*kind="worker_lost"[^}]*\} [1-9]/);
+  }, 90_000);
+
+  it('lets a new worker take over jobs queued while no worker was alive', async () => {
+    const flowId = await env.createFlow({
+      name: 'patient',
+      steps: [{ id: 'shape', use: 'transform.map', with: { fields: { ok: true } } }],
+    });
+    await Promise.all(env.workers.map((w) => w.stop('SIGKILL')));
+    const job = await env.run(flowId);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await env.job(job.id)).status).toBe('queued');
+    await env.addWorker();
+    expect((await env.waitFor(job.id)).status).toBe('completed');
+  }, 60_000);
+});
