@@ -27,14 +27,15 @@ const INTRO = `${SECTION}
 \`node bench/table-copy/run.ts --rows N [--repeat K]\` copies an N-row PostgreSQL table (id, name,
 email, amount numeric(12,2), created_at timestamptz, made with generate_series) into another
 table, mapping each row (\`$uppercase(name)\`, amount × 100 as integer cents), through the CLI
-(\`node apps/cli/src/main.ts run bench/table-copy/copy.flow.yaml\`: database.query →
-transform.map → database.write) and with a hand-written streaming copy in plain Node
+run exactly as \`pnpm junction\` runs it (the node flags of the root package.json's \`junction\`
+script, read from it; \`run bench/table-copy/copy.flow.yaml\`: database.query → transform.map →
+database.write) and with a hand-written streaming copy in plain Node
 (\`bench/table-copy/hand-copy.ts\`: pg-cursor pages of 1,000, the same mapping, one multi-row
 INSERT with bound parameters per page, the next page read while the last is written). Each runs
-as a child process and its result is checked in the database. "wall" is spawn to exit, start-up
-included; "copy only" is the time the program measured for the copy itself; peak RSS is the
-child's VmHWM. The CLI runs once more under \`node --max-semi-space-size=16\`, to show how much
-of its peak is V8's young generation (sized from the machine's memory) rather than data held.
+as a child process and its result is checked in the database. The CLI keeps compiled modules in
+Node's compile cache, so the benchmark warms it first and also runs the CLI with the cache off,
+as a first run after an install or a change is. "wall" is spawn to exit, start-up included;
+"copy only" is the time the program measured for the copy itself; peak RSS is the child's VmHWM.
 Targets: the CLI at ≥ 50 % of the hand-written rate, < 200 MB peak RSS at 1,000,000 rows, and
 the team goal of ≥ 50,000 rows/s. Each run rewrites the rows of its size between the markers;
 text outside them is kept.

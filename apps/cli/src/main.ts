@@ -1,3 +1,4 @@
+import { enableCompileCache } from 'node:module';
 import { processIo, type CliIo } from './cli-io.ts';
 import { ExitCode } from './exit-codes.ts';
 import { InputError } from './input-error.ts';
@@ -47,6 +48,10 @@ function isParseArgsError(e: unknown): e is Error {
 const DRAIN_MS = 3000;
 
 if (import.meta.main) {
+  // Node keeps the compiled (and type-stripped) modules in its compile cache (in the OS temp
+  // directory, keyed by content; NODE_DISABLE_COMPILE_CACHE=1 turns it off): later runs skip
+  // stripping and compiling, which saves start-up time and ~15 MB of the peak memory.
+  enableCompileCache();
   process.exitCode = await main(process.argv.slice(2), processIo());
   // Let in-flight clean-up finish (exiting at once would drop a PostgreSQL cancel request and
   // leave the query running on the server), but never wait on a socket or timer left open.

@@ -278,7 +278,7 @@ export class RunProcessor {
 
   /** The job's events are in the stream; now free its slot (which enqueues the next waiting job). */
   private async finish(payload: JobPayload, log: Logger): Promise<void> {
-    await this.retry(() => this.deps.publisher.flush(), log, 'writing events');
+    await this.retry(() => this.deps.publisher.written(), log, 'writing events');
     // the API also frees the slot when it reads job.finished: this is the fast path
     await this.retry(
       () => this.deps.dispatcher.release(payload.flowId, payload.jobId),

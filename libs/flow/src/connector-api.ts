@@ -57,6 +57,12 @@ export interface OperationContext<C = unknown> {
    * first use and closed when the runner shuts down: connection pools live here.
    */
   shared<T>(key: string, open: () => Promise<T>, close: (value: T) => Promise<void>): Promise<T>;
+  /**
+   * Calls `listener` once when the step execution has ended (its pages or calls are over), so
+   * what an operation keeps between the pages of one step can be given back at once rather than
+   * after an idle timeout. Optional: a runner may not offer it.
+   */
+  onFinish?(listener: () => void): void;
 }
 
 /** Result of a page operation: records passed on, and records it rejected (by index in the input page). */

@@ -8,6 +8,8 @@ export interface EventPublisherOptions {
   maxBatch?: number;
   /** Approximate cap on stream entries (default 100,000 batches). */
   maxLen?: number;
+  /** How long written() waits for other jobs' events before it writes (default 2 ms). */
+  groupMs?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -28,6 +30,9 @@ export class EventPublisher {
   private readonly statsAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private tail: Promise<void> = Promise.resolve();
+  private lastWrite: Promise<void> = Promise.resolve();
+  private readonly groupMs: number;
+  private soon: Promise<void> | undefined;
 
   constructor(redis: Redis, stream: string, options: EventPublisherOptions = {}) {
     this.redis = redis;
@@ -35,6 +40,7 @@ export class EventPublisher {
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.maxBatch = options.maxBatch ?? 500;
     this.maxLen = options.maxLen ?? 100_000;
+    this.groupMs = options.groupMs ?? 2;
     this.onError = options.onError ?? (() => undefined);
   }
 
@@ -54,6 +60,20 @@ export class EventPublisher {
     else this.timer ??= setTimeout(() => void this.flush().catch(this.onError), this.flushIntervalMs);
   }
 
+  /**
+   * Resolves once everything published so far is in the stream, writing it within groupMs: jobs
+   * that end together (a worker runs many) share one stream entry and one round trip, where a
+   * flush() per job would cost one each.
+   */
+  written(): Promise<void> {
+    if (this.size === 0) return this.lastWrite;
+    this.soon ??= new Promise<void>((resolve) => setTimeout(resolve, this.groupMs)).then(() => {
+      this.soon = undefined;
+      return this.flush();
+    });
+    return this.soon;
+  }
+
   /** Writes everything published so far; resolves once it is in the stream. */
   flush(): Promise<void> {
     clearTimeout(this.timer);
@@ -65,6 +85,7 @@ export class EventPublisher {
     const write = this.tail.then(() => this.write(batch));
     // later flushes wait for this one (stream order = event order) but not for its failure
     this.tail = write.catch(() => undefined);
+    this.lastWrite = write;
     return write;
   }
 

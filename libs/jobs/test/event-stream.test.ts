@@ -53,6 +53,22 @@ describe('event stream', () => {
     expect(seqs).toEqual(Array.from({ length: 1200 }, (_, i) => i + 1));
   });
 
+  it('lets jobs that end together wait for one shared stream entry', async () => {
+    prefix = uniquePrefix('events');
+    const stream = `${prefix}:stream`;
+    const publisher = new EventPublisher(redis, stream, { flushIntervalMs: 10_000, groupMs: 5 });
+    const waits: Promise<void>[] = [];
+    for (let job = 0; job < 10; job++) {
+      publisher.publish(log(`job-${job}`, 1));
+      waits.push(publisher.written());
+    }
+    await Promise.all(waits);
+    expect(await redis.xlen(stream)).toBe(1);
+    // nothing new: resolves with the last write, writes nothing
+    await publisher.written();
+    expect(await redis.xlen(stream)).toBe(1);
+  });
+
   it('flushes by itself after the interval', async () => {
     prefix = uniquePrefix('events');
     const stream = `${prefix}:stream`;

@@ -4,7 +4,8 @@ import type { DatabaseDriver } from './driver.ts';
 import { openMysql } from './mysql.driver.ts';
 import { openPostgres } from './postgres.driver.ts';
 
-export function openDriver(connection: DatabaseConnection, log: StepLogger): DatabaseDriver {
+/** Opens a pool for the connection; its driver package is imported on first use. */
+export function openDriver(connection: DatabaseConnection, log: StepLogger): Promise<DatabaseDriver> {
   return dialectOf(connection) === 'postgres' ? openPostgres(connection, log) : openMysql(connection, log);
 }
 
@@ -15,7 +16,7 @@ export function driverFor(ctx: OperationContext<DatabaseConnection>): Promise<Da
     throw new ConfigError(`step "${ctx.stepId}": a database step needs a connection`);
   return ctx.shared(
     poolKey(connection),
-    async () => openDriver(connection, ctx.log),
+    () => openDriver(connection, ctx.log),
     (driver) => driver.close(),
   );
 }

@@ -25,6 +25,12 @@ export interface DatabaseDriver {
    * if it throws. A failed attempt undoes only itself, so the work can go on after it.
    */
   transaction<T>(signal: AbortSignal, work: (tx: Transaction) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL only: runs `COPY ... FROM STDIN` (`text`) sending `chunks` as its data; resolves
+   * to the number of rows copied. All or nothing: a bad row rejects it (with a ConnectorError
+   * naming that row's problem) and nothing is copied; the connection stays usable.
+   */
+  copyFrom?(text: string, chunks: readonly Uint8Array[], signal: AbortSignal): Promise<number>;
   close(): Promise<void>;
 }
 

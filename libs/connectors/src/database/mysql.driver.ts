@@ -1,11 +1,15 @@
-import mysql from 'mysql2';
+import type mysql from 'mysql2';
 import type { FlowRecord, Page, StepLogger } from '@junction/flow';
 import { abortError, whenAborted } from '../shared/abort.ts';
+import { lazyImport } from '../shared/lazy-import.ts';
 import { describeTarget, type DatabaseConnection } from './connection.schema.ts';
 import type { DatabaseDriver, StatementResult } from './driver.ts';
 import { toConnectorError } from './driver-errors.ts';
 
 const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Imported on first use, so a flow without MySQL never loads it (it is large). */
+const loadMysql = lazyImport<typeof mysql>(() => import('mysql2').then((m) => m.default));
 
 export function mysqlConfig(c: DatabaseConnection): mysql.ConnectionOptions {
   const where =
@@ -37,10 +41,11 @@ interface Lease {
 type Outcome =
   mysql.RowDataPacket[] | mysql.RowDataPacket[][] | mysql.ResultSetHeader | mysql.ResultSetHeader[];
 
-export function openMysql(c: DatabaseConnection, log: StepLogger): DatabaseDriver {
+export async function openMysql(c: DatabaseConnection, log: StepLogger): Promise<DatabaseDriver> {
+  const driver = await loadMysql();
   const config = mysqlConfig(c);
   const target = describeTarget(c);
-  const pool = mysql.createPool({
+  const pool = driver.createPool({
     ...config,
     connectionLimit: c.poolSize,
     waitForConnections: true,
@@ -64,7 +69,7 @@ export function openMysql(c: DatabaseConnection, log: StepLogger): DatabaseDrive
     lease.abandoned = true;
     // the dropped socket may surface as an 'error' event after the pool stopped listening
     lease.conn.on('error', () => undefined);
-    killQuery(config, lease.conn.threadId, log);
+    killQuery(driver, config, lease.conn.threadId, log);
     lease.conn.destroy();
     (lease.conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
   };
@@ -206,9 +211,14 @@ function isHeader(v: unknown): v is mysql.ResultSetHeader {
 }
 
 /** Best effort, on a connection of its own: the statement may already have finished. */
-function killQuery(config: mysql.ConnectionOptions, threadId: number | null, log: StepLogger): void {
+function killQuery(
+  driver: typeof mysql,
+  config: mysql.ConnectionOptions,
+  threadId: number | null,
+  log: StepLogger,
+): void {
   if (threadId === null) return;
-  const conn = mysql.createConnection(config);
+  const conn = driver.createConnection(config);
   conn.on('error', () => undefined);
   conn.query('KILL QUERY ?', [threadId], (err) => {
     if (err) log.debug('could not stop the MySQL statement', { error: err.message });
@@ -219,7 +229,8 @@ function killQuery(config: mysql.ConnectionOptions, threadId: number | null, log
 /** Opens one connection, runs `SELECT 1` and closes it: the "test connection" of the manifest. */
 export async function testMysql(c: DatabaseConnection, signal: AbortSignal): Promise<void> {
   if (signal.aborted) throw abortError(signal);
-  const conn = mysql.createConnection(mysqlConfig(c));
+  const driver = await loadMysql();
+  const conn = driver.createConnection(mysqlConfig(c));
   conn.on('error', () => undefined);
   try {
     using _abort = whenAborted(signal, () => conn.destroy());

@@ -1,14 +1,36 @@
-import pg from 'pg';
-import Cursor from 'pg-cursor';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import type { from as copyFromStream } from 'pg-copy-streams';
+import type Cursor from 'pg-cursor';
 import type { FlowRecord, Page, StepLogger } from '@junction/flow';
 import { abortError, whenAborted } from '../shared/abort.ts';
+import { lazyImport } from '../shared/lazy-import.ts';
 import { describeTarget, type DatabaseConnection } from './connection.schema.ts';
 import type { DatabaseDriver, StatementResult } from './driver.ts';
 import { toConnectorError } from './driver-errors.ts';
+import { fastTimestampParser } from './pg-timestamps.ts';
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long the clean-up after an abort waits for the server to confirm the statement stopped. */
+const CANCEL_WAIT_MS = 2_000;
 
-export function postgresConfig(c: DatabaseConnection): pg.ClientConfig {
+/** pg and pg-cursor, imported on first use so a flow without PostgreSQL never loads them. */
+interface PgModules {
+  pg: typeof pg;
+  Cursor: typeof Cursor;
+  types: pg.CustomTypesConfig;
+}
+
+const loadPg = lazyImport<PgModules>(async () => {
+  const [p, c] = await Promise.all([import('pg'), import('pg-cursor')]);
+  return { pg: p.default, Cursor: c.default, types: typesOf(p.default) };
+});
+
+/** pg-copy-streams, imported on the first COPY. */
+const loadCopyFrom = lazyImport<typeof copyFromStream>(async () => (await import('pg-copy-streams')).from);
+
+export function postgresConfig(c: DatabaseConnection, types: pg.CustomTypesConfig): pg.ClientConfig {
   const where =
     c.url !== undefined
       ? { connectionString: c.url }
@@ -22,24 +44,34 @@ export function postgresConfig(c: DatabaseConnection): pg.ClientConfig {
     ...ssl,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     application_name: 'junction',
-    types: TYPES,
+    types,
   };
 }
 
 const INT8_OID = 20;
+const TIMESTAMP_OID = 1114;
+const TIMESTAMPTZ_OID = 1184;
 
 /**
  * bigint (count(*), sums, int8 keys) as a number when it fits one exactly, else as text: records
- * stay plain JSON and no digit is lost. Passed per client, never set on pg's global parsers.
+ * stay plain JSON and no digit is lost. Timestamps as pg's own parser reads them, only faster.
+ * Passed per client, never set on pg's global parsers.
  */
-const TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary'): ((value: string) => unknown) => {
-    if (oid === INT8_OID && format !== 'binary') return parseInt8;
-    return format === 'binary'
-      ? (pg.types.getTypeParser(oid, 'binary') as (value: string) => unknown)
-      : (pg.types.getTypeParser(oid, 'text') as (value: string) => unknown);
-  }) as pg.CustomTypesConfig['getTypeParser'],
-};
+function typesOf(driver: typeof pg): pg.CustomTypesConfig {
+  type Parse = (value: string) => unknown;
+  const text = (oid: number) => driver.types.getTypeParser(oid, 'text') as Parse;
+  const timestamp = fastTimestampParser(false, text(TIMESTAMP_OID));
+  const timestamptz = fastTimestampParser(true, text(TIMESTAMPTZ_OID));
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary'): Parse => {
+      if (format === 'binary') return driver.types.getTypeParser(oid, 'binary') as Parse;
+      if (oid === INT8_OID) return parseInt8;
+      if (oid === TIMESTAMPTZ_OID) return timestamptz;
+      if (oid === TIMESTAMP_OID) return timestamp;
+      return text(oid);
+    }) as pg.CustomTypesConfig['getTypeParser'],
+  };
+}
 
 function parseInt8(text: string): number | string {
   const n = Number(text);
@@ -50,10 +82,13 @@ function parseInt8(text: string): number | string {
 interface Lease {
   client: pg.PoolClient;
   broken: boolean;
+  /** The cancel request sent on abort; the lease is given back only once it has settled. */
+  cancelling?: Promise<void>;
 }
 
-export function openPostgres(c: DatabaseConnection, log: StepLogger): DatabaseDriver {
-  const config = postgresConfig(c);
+export async function openPostgres(c: DatabaseConnection, log: StepLogger): Promise<DatabaseDriver> {
+  const { pg, Cursor, types } = await loadPg();
+  const config = postgresConfig(c, types);
   const target = describeTarget(c);
   const pool = new pg.Pool({ ...config, max: c.poolSize, idleTimeoutMillis: 30_000 });
   // An idle client whose server goes away emits here; unhandled, it would crash the process.
@@ -77,15 +112,26 @@ export function openPostgres(c: DatabaseConnection, log: StepLogger): DatabaseDr
 
   /**
    * On abort: ask the server to cancel the running statement (a dropped socket alone would let
-   * it run on) and drop the socket, so the pending call settles now.
+   * it run on) and drop the socket, so the pending call settles now. The cancel goes on in the
+   * background; `release` waits for it.
    */
   const guard = (lease: Lease, signal: AbortSignal): Disposable =>
     whenAborted(signal, () => {
       lease.broken = true;
       const pid = (lease.client as unknown as { processID?: number }).processID;
-      if (pid !== undefined) cancelBackend(config, pid, log);
+      if (pid !== undefined) lease.cancelling = cancelBackend(pg, config, pid, log);
       lease.client.end().catch(() => undefined);
     });
+
+  /**
+   * Gives the client back (destroyed if broken), once a cancel sent on abort has settled: the
+   * run ends only when the server has stopped the statement, so a process exiting right after a
+   * cancelled run leaves nothing running.
+   */
+  const release = async (lease: Lease): Promise<void> => {
+    if (lease.cancelling) await lease.cancelling;
+    lease.client.release(lease.broken);
+  };
 
   return {
     dialect: 'postgres',
@@ -94,7 +140,7 @@ export function openPostgres(c: DatabaseConnection, log: StepLogger): DatabaseDr
     async *stream(text, values, pageSize, signal) {
       if (signal.aborted) return;
       const lease = await connect();
-      const cursor = lease.client.query(new Cursor<FlowRecord>(text, values, { types: TYPES }));
+      const cursor = lease.client.query(new Cursor<FlowRecord>(text, values, { types }));
       try {
         using _abort = guard(lease, signal);
         for (;;) {
@@ -109,7 +155,7 @@ export function openPostgres(c: DatabaseConnection, log: StepLogger): DatabaseDr
         throw toConnectorError(e, 'postgres', target);
       } finally {
         if (!lease.broken) await cursor.close().catch(() => (lease.broken = true));
-        lease.client.release(lease.broken);
+        await release(lease);
       }
     },
 
@@ -128,7 +174,7 @@ export function openPostgres(c: DatabaseConnection, log: StepLogger): DatabaseDr
         if (signal.aborted) throw abortError(signal);
         throw toConnectorError(e, 'postgres', target);
       } finally {
-        lease.client.release(lease.broken);
+        await release(lease);
       }
     },
 
@@ -159,7 +205,26 @@ export function openPostgres(c: DatabaseConnection, log: StepLogger): DatabaseDr
         if (signal.aborted) throw abortError(signal);
         throw toConnectorError(e, 'postgres', target);
       } finally {
-        lease.client.release(lease.broken);
+        await release(lease);
+      }
+    },
+
+    async copyFrom(text, chunks, signal) {
+      if (signal.aborted) throw abortError(signal);
+      const copyFrom = await loadCopyFrom();
+      const lease = await connect();
+      try {
+        using _abort = guard(lease, signal);
+        const stream = lease.client.query(copyFrom(text));
+        // pipeline() destroys the COPY stream on an error, which is what makes pg-copy-streams
+        // drop the chunks it still holds rather than write them to a finished COPY.
+        await pipeline(Readable.from(chunks), stream);
+        return stream.rowCount;
+      } catch (e) {
+        if (signal.aborted) throw abortError(signal);
+        throw toConnectorError(e, 'postgres', target);
+      } finally {
+        await release(lease);
       }
     },
 
@@ -167,19 +232,58 @@ export function openPostgres(c: DatabaseConnection, log: StepLogger): DatabaseDr
   };
 }
 
-/** Best effort: the statement may already have finished; the caller does not wait for this. */
-function cancelBackend(config: pg.ClientConfig, pid: number, log: StepLogger): void {
-  const client = new pg.Client(config);
-  client
-    .connect()
-    .then(() => client.query('SELECT pg_cancel_backend($1)', [pid]))
-    .catch((e: unknown) => log.debug('could not cancel the PostgreSQL statement', { error: String(e) }))
-    .finally(() => void client.end().catch(() => undefined));
+/**
+ * Cancels backend `pid`'s statement from a connection of its own and waits until the server
+ * shows that backend no longer active (it has stopped, or exited on the dropped socket). Best
+ * effort and bounded by CANCEL_WAIT_MS: the statement may already have finished, or the server
+ * may be unreachable. Never rejects.
+ */
+async function cancelBackend(
+  driver: typeof pg,
+  config: pg.ClientConfig,
+  pid: number,
+  log: StepLogger,
+): Promise<void> {
+  const client = new driver.Client({ ...config, connectionTimeoutMillis: CANCEL_WAIT_MS });
+  client.on('error', () => undefined);
+  const deadline = Date.now() + CANCEL_WAIT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const cancel = async (): Promise<void> => {
+    await client.connect();
+    await client.query('SELECT pg_cancel_backend($1)', [pid]);
+    while (Date.now() < deadline) {
+      const active = await client.query(
+        "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active'",
+        [pid],
+      );
+      if (active.rowCount === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    log.debug('the PostgreSQL statement was still running after its cancel request', { pid });
+  };
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      log.debug('cancelling the PostgreSQL statement timed out', { pid });
+      resolve();
+    }, CANCEL_WAIT_MS);
+  });
+  try {
+    await Promise.race([
+      cancel().catch((e: unknown) =>
+        log.debug('could not cancel the PostgreSQL statement', { error: String(e) }),
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+    void client.end().catch(() => undefined);
+  }
 }
 
 /** Opens one connection, runs `SELECT 1` and closes it: the "test connection" of the manifest. */
 export async function testPostgres(c: DatabaseConnection, signal: AbortSignal): Promise<void> {
-  const client = new pg.Client(postgresConfig(c));
+  const { pg, types } = await loadPg();
+  const client = new pg.Client(postgresConfig(c, types));
   client.on('error', () => undefined);
   try {
     using _abort = whenAborted(signal, () => void client.end().catch(() => undefined));

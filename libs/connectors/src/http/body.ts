@@ -1,5 +1,9 @@
-import xml2js from 'xml2js';
+import type xml2js from 'xml2js';
 import { ConfigError, errorMessage } from '@junction/flow';
+import { lazyImport } from '../shared/lazy-import.ts';
+
+/** Imported on the first XML body, so requests without XML never load it. */
+const loadXml2js = lazyImport<typeof xml2js>(() => import('xml2js').then((m) => m.default));
 
 export type BodyType = 'json' | 'form' | 'text' | 'xml';
 export type ResponseType = 'auto' | 'json' | 'text' | 'xml';
@@ -17,7 +21,7 @@ export interface EncodedBody {
 }
 
 /** The request body as text of its type; a string is sent as it is, whatever the type. */
-export function encodeBody(body: unknown, type: BodyType): EncodedBody {
+export async function encodeBody(body: unknown, type: BodyType): Promise<EncodedBody> {
   const contentType = CONTENT_TYPES[type];
   if (typeof body === 'string') return { payload: body, contentType };
   switch (type) {
@@ -34,7 +38,7 @@ export function encodeBody(body: unknown, type: BodyType): EncodedBody {
     case 'form':
       return { payload: formEncode(body), contentType };
     case 'xml':
-      return { payload: xmlEncode(body), contentType };
+      return { payload: await xmlEncode(body), contentType };
   }
 }
 
@@ -54,13 +58,14 @@ function formEncode(body: unknown): string {
   return form.toString();
 }
 
-function xmlEncode(body: unknown): string {
+async function xmlEncode(body: unknown): Promise<string> {
   if (typeof body !== 'object' || body === null)
     throw new ConfigError(
       'body: bodyType "xml" needs an object (its single key is the root element) or a string',
     );
+  const { Builder } = await loadXml2js();
   try {
-    return new xml2js.Builder().buildObject(body);
+    return new Builder().buildObject(body);
   } catch (e) {
     throw new ConfigError(`body: cannot build XML: ${errorMessage(e)}`, { cause: e });
   }
@@ -90,7 +95,8 @@ export async function parseBody(text: string, contentType: string, as: ResponseT
     }
   }
   try {
-    return (await xml2js.parseStringPromise(text, { explicitArray: false })) as unknown;
+    const { parseStringPromise } = await loadXml2js();
+    return (await parseStringPromise(text, { explicitArray: false })) as unknown;
   } catch (e) {
     throw new Error(`the response is not valid XML: ${errorMessage(e).split('\n')[0]}`, { cause: e });
   }

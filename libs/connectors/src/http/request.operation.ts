@@ -89,12 +89,12 @@ export interface RequestEnv {
 }
 
 /** Sends the request, retrying as the input says, and returns the final response as a record. */
-export function performRequest(
+export async function performRequest(
   env: RequestEnv,
   connection: HttpConnection | undefined,
   input: RequestInput,
 ): Promise<HttpResponseRecord> {
-  return send(env, input, prepare(connection, input));
+  return send(env, input, await prepare(connection, input));
 }
 
 interface PreparedCall {
@@ -104,7 +104,7 @@ interface PreparedCall {
   label: string;
 }
 
-function prepare(connection: HttpConnection | undefined, input: RequestInput): PreparedCall {
+async function prepare(connection: HttpConnection | undefined, input: RequestInput): Promise<PreparedCall> {
   const url = resolveUrl(input.url, connection?.baseUrl);
   for (const [name, value] of Object.entries(input.query ?? {})) {
     if (value === null) continue;
@@ -120,7 +120,7 @@ function prepare(connection: HttpConnection | undefined, input: RequestInput): P
   if (input.body !== undefined && input.body !== null) {
     if (input.method === 'GET' || input.method === 'HEAD')
       throw new ConfigError(`body: a ${input.method} request cannot have a body`);
-    const encoded = encodeBody(input.body, input.bodyType);
+    const encoded = await encodeBody(input.body, input.bodyType);
     init.body = encoded.payload;
     if (!headers.has('content-type')) headers.set('content-type', encoded.contentType);
   }

@@ -52,7 +52,7 @@ export const run = defineOperation({
     const json = pageJson(page);
     return session.exclusive(async () => {
       // Cancelling kills a running script at once: disposing the isolate stops it mid-loop.
-      const stop = (): void => session.release();
+      const stop = (): void => session.kill();
       ctx.signal.addEventListener('abort', stop, { once: true });
       try {
         const pageRun: PageRun = {

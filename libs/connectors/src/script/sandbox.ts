@@ -1,6 +1,8 @@
-import ivm from 'isolated-vm';
+import type ivm from 'isolated-vm';
 import { ConfigError, ConnectorError, errorMessage } from '@junction/flow';
-import { HARNESS_GLOBAL, HARNESS_INPUT, HARNESS_SOURCE, USER_FILENAME, userScriptSource } from './harness.ts';
+import { lazyImport } from '../shared/lazy-import.ts';
+import { HARNESS_GLOBAL, HARNESS_INPUT, USER_FILENAME, userScriptSource } from './harness.ts';
+import { IsolatePool, type PooledIsolate } from './isolate-pool.ts';
 
 export type ScriptMode = 'perRecord' | 'perPage';
 
@@ -22,18 +24,36 @@ export type CallFailure =
   | { kind: 'disposed' }
   | { kind: 'other'; message: string };
 
+/** Imported on the first script run, so flows without scripts never load it. */
+const loadIsolatedVm = lazyImport<typeof ivm>(() => import('isolated-vm').then((m) => m.default));
+
 // Harness calls that run no user code get this much time: a script may have replaced
 // Array.prototype.join or the like and made them slow, but never longer than this.
 const HARNESS_TIMEOUT_MS = 5_000;
 
+/** The runner's isolate pool (isolated-vm is imported on first use); closed with the runner. */
+export async function openIsolatePool(): Promise<IsolatePool> {
+  try {
+    return new IsolatePool(await loadIsolatedVm());
+  } catch (e) {
+    throw new ConnectorError(`the script sandbox could not start: ${errorMessage(e)}`, {
+      retryable: false,
+      cause: e,
+    });
+  }
+}
+
 /**
- * One isolate running one script: a fresh V8 heap with only the JavaScript built-ins (no
- * process, require, import, timers, fetch or file system), a memory limit, and a time limit per
- * call. The host passes records in as JSON text and reads results back as JSON text.
+ * One script of one step execution: a fresh context (its own globals, only the JavaScript
+ * built-ins: no process, require, import, timers, fetch or file system) in an isolate borrowed
+ * from the runner's pool, which gives the memory limit; a time limit per call. The host passes
+ * records in as JSON text and reads results back as JSON text.
  */
 export class ScriptSandbox {
   readonly options: SandboxOptions;
-  private readonly isolate: ivm.Isolate;
+  private readonly pool: IsolatePool;
+  private readonly pooled: PooledIsolate;
+  private readonly context: ivm.Context;
   private readonly harness: {
     load: ivm.Reference;
     run: ivm.Reference;
@@ -43,36 +63,55 @@ export class ScriptSandbox {
   /** Index of the record being run, written by the harness; readable after the isolate dies. */
   private readonly progressView: Int32Array;
   private disposeListeners: (() => void)[] = [];
+  private done = false;
 
   private constructor(
     options: SandboxOptions,
-    isolate: ivm.Isolate,
+    pool: IsolatePool,
+    pooled: PooledIsolate,
+    context: ivm.Context,
     harness: ScriptSandbox['harness'],
     progress: Int32Array,
   ) {
     this.options = options;
-    this.isolate = isolate;
+    this.pool = pool;
+    this.pooled = pooled;
+    this.context = context;
     this.harness = harness;
     this.progressView = progress;
   }
 
-  /** Creates the isolate and compiles the script; a syntax error is a ConfigError naming `with.code`. */
-  static async create(options: SandboxOptions): Promise<ScriptSandbox> {
-    const isolate = new ivm.Isolate({ memoryLimit: options.memoryMb });
+  /**
+   * Borrows an isolate, makes a context in it and installs the script (compiled once per isolate
+   * and code text); a syntax error is a ConfigError naming `with.code`.
+   */
+  static async create(options: SandboxOptions, pool: IsolatePool): Promise<ScriptSandbox> {
+    let pooled: PooledIsolate;
     try {
-      const context = await isolate.createContext();
+      pooled = pool.take(options.memoryMb);
+    } catch (e) {
+      throw new ConnectorError(`the script sandbox could not start: ${errorMessage(e)}`, {
+        retryable: true,
+        cause: e,
+      });
+    }
+    const isolate = pooled.isolate;
+    let context: ivm.Context | undefined;
+    try {
+      context = await pooled.newContext();
+      // The rest of the setup runs only the harness (no user code): short synchronous calls.
       const progress = new SharedArrayBuffer(4);
       const global = context.global;
-      await global.set(HARNESS_INPUT.progress, new ivm.ExternalCopy(progress).copyInto());
-      await global.set(HARNESS_INPUT.params, options.paramsJson);
-      await global.set(HARNESS_INPUT.steps, options.stepsJson);
-      await context.eval(HARNESS_SOURCE, { timeout: HARNESS_TIMEOUT_MS, filename: 'junction-harness.js' });
+      global.setSync(HARNESS_INPUT.progress, new pool.vm.ExternalCopy(progress).copyInto());
+      global.setSync(HARNESS_INPUT.params, options.paramsJson);
+      global.setSync(HARNESS_INPUT.steps, options.stepsJson);
+      pooled.harness.runSync(context, { timeout: HARNESS_TIMEOUT_MS });
+      const source = userScriptSource(options.code, options.mode);
       let script: ivm.Script;
       try {
-        script = await isolate.compileScript(userScriptSource(options.code, options.mode), {
-          filename: USER_FILENAME,
-          lineOffset: -1,
-        });
+        script = pooled.script(source, () =>
+          isolate.compileScriptSync(source, { filename: USER_FILENAME, lineOffset: -1 }),
+        );
       } catch (e) {
         throw syntaxError(e);
       }
@@ -82,22 +121,21 @@ export class ScriptSandbox {
         await script.run(context, { timeout: options.timeoutMs });
       } catch (e) {
         throw new ConfigError(`with.code: the script failed while loading: ${errorMessage(e)}`, { cause: e });
-      } finally {
-        script.release();
       }
-      const ref = await global.get(HARNESS_GLOBAL, { reference: true });
-      const fn = (name: string): Promise<ivm.Reference> => ref.get(name, { reference: true });
-      const harness = {
-        load: await fn('load'),
-        run: await fn('run'),
-        collect: await fn('collect'),
-        runPage: await fn('runPage'),
-      };
-      return new ScriptSandbox(options, isolate, harness, new Int32Array(progress));
+      const ref = global.getSync(HARNESS_GLOBAL, { reference: true });
+      const fn = (name: string): ivm.Reference => ref.getSync(name, { reference: true });
+      const harness = { load: fn('load'), run: fn('run'), collect: fn('collect'), runPage: fn('runPage') };
+      ref.release();
+      return new ScriptSandbox(options, pool, pooled, context, harness, new Int32Array(progress));
     } catch (e) {
-      if (!isolate.isDisposed) isolate.dispose();
+      const memory = /memory limit/i.test(errorMessage(e));
+      // A context that failed to start may hold anything: the isolate goes (unless only the
+      // user's code is at fault, which a fresh context forgets).
+      if (e instanceof ConfigError && !memory) context?.release();
+      else pooled.dispose();
+      pool.give(pooled);
       if (e instanceof ConfigError) throw e;
-      if (/memory limit/i.test(errorMessage(e)))
+      if (memory)
         throw new ConfigError(
           `script exceeded its memory limit of ${options.memoryMb} MB while starting: params and steps do not fit (raise memoryMb)`,
           { cause: e },
@@ -110,7 +148,7 @@ export class ScriptSandbox {
   }
 
   get disposed(): boolean {
-    return this.isolate.isDisposed;
+    return this.done || this.pooled.disposed;
   }
 
   /** Index of the record the last run was working on (valid even after the isolate was disposed). */
@@ -139,9 +177,26 @@ export class ScriptSandbox {
     return this.call<string>(this.harness.runPage, [], this.options.timeoutMs);
   }
 
-  /** Releases the isolate and its memory at once; a call running in it fails with kind 'disposed'. */
+  /**
+   * Disposes the isolate at once (releasing its memory); a call running in it fails with kind
+   * 'disposed'. For every abnormal end: memory limit, cancel, a harness that cannot be trusted.
+   */
   dispose(): void {
-    if (!this.isolate.isDisposed) this.isolate.dispose();
+    this.pooled.dispose();
+    this.end();
+  }
+
+  /** The step execution is over: drops its context and returns the isolate to the pool. */
+  close(): void {
+    this.end();
+  }
+
+  private end(): void {
+    if (this.done) return;
+    this.done = true;
+    for (const ref of Object.values(this.harness)) ref.release();
+    if (!this.pooled.disposed) this.context.release();
+    this.pool.give(this.pooled);
     const listeners = this.disposeListeners;
     this.disposeListeners = [];
     for (const l of listeners) l();
@@ -159,7 +214,7 @@ export class ScriptSandbox {
       return { kind: 'memory' };
     }
     if (/timed out/i.test(message)) return { kind: 'timeout' };
-    if (this.isolate.isDisposed || /isolate (is|was) disposed/i.test(message)) {
+    if (this.pooled.disposed || /isolate (is|was) disposed/i.test(message)) {
       this.dispose();
       return { kind: 'disposed' };
     }

@@ -1,16 +1,19 @@
 import type { OperationContext } from '@junction/flow';
-import { ScriptSandbox, type SandboxOptions } from './sandbox.ts';
+import type { IsolatePool } from './isolate-pool.ts';
+import { openIsolatePool, ScriptSandbox, type SandboxOptions } from './sandbox.ts';
 
-/** Disposes an isolate left unused this long (the step has most likely ended). */
+/** Ends a session left unused this long (the step has most likely ended). */
 export const IDLE_DISPOSE_MS = 30_000;
 
 /**
- * The isolate of one step execution, created on its first page and reused for later pages.
+ * The sandbox of one step execution (a context in a pooled isolate), created on its first page
+ * and reused for later pages, so a script's globals last across the pages of a step.
  *
- * Disposal is guaranteed by whichever comes first: the run's shared resources closing (the
- * runner's end), IDLE_DISPOSE_MS without a page, the step's context being garbage collected,
- * a memory-limit failure (recreated lazily for the next page), or the call's signal aborting.
- * Pages of one step are run one at a time.
+ * It ends (the context dropped, the isolate back in the pool) when the engine reports the step
+ * finished, or else whichever comes first: the runner's shared resources closing,
+ * IDLE_DISPOSE_MS without a page, or the step's context being garbage collected. A memory-limit
+ * failure or the call's signal aborting disposes the isolate itself (a later page gets a new
+ * one). Pages of one step are run one at a time.
  */
 export class ScriptSession {
   private sandbox: ScriptSandbox | undefined;
@@ -37,9 +40,9 @@ export class ScriptSession {
     if (this.closed) throw new Error('the script session is closed');
     const current = this.sandbox;
     if (current && !current.disposed && sameScript(current.options, options)) return current;
-    current?.dispose();
-    const live = await liveSandboxes(ctx);
-    const sandbox = await ScriptSandbox.create(options);
+    current?.close();
+    const [live, pool] = await Promise.all([liveSandboxes(ctx), isolatePool(ctx)]);
+    const sandbox = await ScriptSandbox.create(options, pool);
     this.sandbox = sandbox;
     live.add(sandbox);
     sandbox.onDispose(() => {
@@ -49,15 +52,25 @@ export class ScriptSession {
     return sandbox;
   }
 
-  /** Disposes the sandbox now; a later page creates a new one unless the session is closed. */
-  release(): void {
+  /** Disposes the isolate now, stopping a script running in it (cancel). */
+  kill(): void {
     this.sandbox?.dispose();
+  }
+
+  /** Ends the sandbox normally; a later page creates a new one unless the session is closed. */
+  release(): void {
+    this.sandbox?.close();
   }
 
   close(): void {
     this.closed = true;
     this.pauseIdle();
     this.release();
+  }
+
+  /** The step ended: closes once the page running (if any) is done. */
+  finish(): void {
+    void this.tail.then(() => this.close());
   }
 
   private pauseIdle(): void {
@@ -95,6 +108,11 @@ function liveSandboxes(ctx: OperationContext): Promise<Set<ScriptSandbox>> {
   );
 }
 
+/** The runner's isolates (the worker's shared resources live as long as the worker). */
+function isolatePool(ctx: OperationContext): Promise<IsolatePool> {
+  return ctx.shared('isolates', openIsolatePool, async (pool) => pool.close());
+}
+
 // One session per step execution. The engine may give each call a copy of the context (with the
 // call's own signal), but all copies share the step's compile function, so that is the key.
 const sessions = new WeakMap<object, ScriptSession>();
@@ -104,9 +122,11 @@ export function sessionFor(ctx: OperationContext): ScriptSession {
   const key = ctx.compile;
   let session = sessions.get(key);
   if (!session) {
-    session = new ScriptSession();
-    sessions.set(key, session);
-    collected.register(key, session);
+    const created = new ScriptSession();
+    session = created;
+    sessions.set(key, created);
+    collected.register(key, created);
+    ctx.onFinish?.(() => created.finish());
   }
   return session;
 }

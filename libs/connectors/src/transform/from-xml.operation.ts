@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { Parser, processors } from 'xml2js';
 import { defineOperation, errorMessage, type FlowRecord, type RecordFailure } from '@junction/flow';
+import { loadXml2js } from './lazy-modules.ts';
 import { isPlainRecord, readText, without } from './record-fields.ts';
 
 export const FromXmlInput = z.strictObject({
@@ -75,6 +75,7 @@ export const fromXml = defineOperation({
 const GUARD = '\u0001';
 
 async function parseXml(text: string, input: FromXmlInput): Promise<unknown> {
+  const { Parser, processors } = await loadXml2js();
   let guarded = false;
   const guard = (name: string): string => {
     if (!(name in Object.prototype)) return name;

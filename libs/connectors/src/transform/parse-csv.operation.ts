@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { z } from 'zod';
-import { parse, type Options as CsvOptions } from 'csv-parse';
+import type { Options as CsvOptions } from 'csv-parse';
 import {
   ConnectorError,
   defineOperation,
@@ -8,6 +8,7 @@ import {
   type FlowRecord,
   type RecordFailure,
 } from '@junction/flow';
+import { loadCsvParse } from './lazy-modules.ts';
 import { readText } from './record-fields.ts';
 
 export const ParseCsvInput = z
@@ -97,6 +98,7 @@ async function parseCsvText(text: string, input: ParseCsvInput, signal: AbortSig
     bom: true,
     ...(input.comment !== undefined ? { comment: input.comment } : {}),
   };
+  const { parse } = await loadCsvParse();
   const parser = parse(options);
   const records: FlowRecord[] = [];
   parser.on('readable', () => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { stringify } from 'csv-stringify/sync';
 import { defineOperation, errorMessage, type Page, type RecordFailure } from '@junction/flow';
 import { stepKey } from './compiled-templates.ts';
+import { loadCsvStringify } from './lazy-modules.ts';
 
 const Column = z.union([
   z.string().min(1),
@@ -53,6 +53,7 @@ export const toCsv = defineOperation({
   input: ToCsvInput,
   async execute(ctx, input, page) {
     if (page.length === 0) return { records: [] };
+    const { stringify } = await loadCsvStringify();
     let state = stateByStep.get(stepKey(ctx));
     if (!state) {
       state = { headerWritten: false };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { Builder } from 'xml2js';
 import { defineOperation, errorMessage, type FlowRecord, type RecordFailure } from '@junction/flow';
+import { loadXml2js } from './lazy-modules.ts';
 import { describe, isPlainRecord } from './record-fields.ts';
 import { isXmlName } from './xml-names.ts';
 
@@ -41,6 +41,7 @@ export const toXml = defineOperation({
   async execute(_ctx, input, page) {
     // The root is always passed as the single key, with xml2js' own rootName left at its
     // default: otherwise a one-field record would have that field promoted to the root.
+    const { Builder } = await loadXml2js();
     const builder = new Builder({
       headless: input.headless,
       attrkey: input.attrKey,

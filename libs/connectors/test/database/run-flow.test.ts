@@ -152,4 +152,34 @@ describe('database steps in a flow run by the engine', () => {
     const check = await admin.query(`SELECT count(*)::int AS n, sum(cents)::bigint AS cents FROM ${bigCopy}`);
     expect(check.rows[0]).toEqual({ n: 100_000, cents: String((150 * 100_000 * 100_001) / 2) });
   });
+
+  it('has stopped the query on the server by the time a cancelled run returns', async () => {
+    // A process may exit as soon as runFlow returns: the statement must not run on after it.
+    const marker = `cancel_awaited_${Date.now()}`;
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const started = Date.now();
+    const { result } = await run(
+      {
+        name: 'cancelled read',
+        steps: [
+          {
+            id: 'read',
+            use: 'database.query',
+            connection: PG,
+            with: { sql: `SELECT pg_sleep(30), '${marker}' AS m` },
+          },
+        ],
+      },
+      { signal: controller.signal },
+    );
+    expect(result.status).toBe('cancelled');
+    expect(Date.now() - started).toBeLessThan(3000);
+    // checked once, right away: no waiting for a cancel still on its way
+    const running = await admin.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE state <> 'idle' AND query LIKE $1 AND pid <> pg_backend_pid()`,
+      [`%${marker}%`],
+    );
+    expect(running.rows[0].n).toBe(0);
+  });
 });

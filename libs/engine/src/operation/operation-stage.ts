@@ -6,7 +6,7 @@ import { stepEnv, stepStream, type StepEnv } from '../step-lifecycle.ts';
 import { actionBody } from './action-body.ts';
 import { checkFallback } from './failures.ts';
 import { pageBody } from './page-body.ts';
-import { findOperation, prepareOperation } from './prepare.ts';
+import { findOperation, finishOperation, prepareOperation } from './prepare.ts';
 import { sourceBody } from './source-body.ts';
 
 /**
@@ -54,6 +54,7 @@ async function* operationBody(env: StepEnv<ConnectorStep>): AsyncGenerator<Page>
         break;
     }
   } finally {
+    finishOperation(prepared);
     if (prepared.fallbackFinishes !== env.scope.deferred) flushDeferred(prepared.fallbackFinishes);
   }
 }

@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  errorMessage,
   type CompileFn,
   type ConnectorManifest,
   type ConnectorStep,
@@ -22,6 +23,8 @@ export interface PreparedOperation {
   readonly values: CompiledValues;
   /** Where fallback runs report their step.finished (flushed when the step ends). */
   readonly fallbackFinishes: DeferredFinishes;
+  /** Listeners of ctx.onFinish, called by finishOperation(). */
+  readonly finishListeners: (() => void)[];
 }
 
 export function findOperation(env: StepEnv<ConnectorStep>): {
@@ -53,6 +56,7 @@ export async function prepareOperation(
   const compile: CompileFn = (source, options) => compileTemplate(source, bindings, options);
   const connection = await resolveConnection(step.connection, connector, env.path, run.connections, compile);
   const values = compileValues(step.with, compile, [...env.path, 'with'], op.rawFields);
+  const finishListeners: (() => void)[] = [];
   const ctx: OperationContext = {
     stepId: step.id,
     connection,
@@ -63,8 +67,22 @@ export async function prepareOperation(
     pageSize: run.pageSize,
     shared: <T>(key: string, open: () => Promise<T>, close: (value: T) => Promise<void>) =>
       run.shared.get(`${connector.id}:${key}`, open, close),
+    onFinish: (listener) => {
+      finishListeners.push(listener);
+    },
   };
-  return { env, connector, op, ctx, values, fallbackFinishes: scope.deferred ?? new Set() };
+  return { env, connector, op, ctx, values, fallbackFinishes: scope.deferred ?? new Set(), finishListeners };
+}
+
+/** The step execution ended: tells the operation (ctx.onFinish); a listener's error is logged, not thrown. */
+export function finishOperation(prepared: PreparedOperation): void {
+  for (const listener of prepared.finishListeners.splice(0)) {
+    try {
+      listener();
+    } catch (error) {
+      prepared.ctx.log.warn(`releasing the step's resources failed: ${errorMessage(error)}`);
+    }
+  }
 }
 
 /** Evaluates `with` (for one record, for actions) and parses it with the operation's input schema. */
