@@ -76,26 +76,36 @@ function fractionEnd(text: string): number {
 function zoneOffsetMs(text: string, start: number): number | undefined {
   const sign = text.charCodeAt(start);
   if (sign !== 0x2b && sign !== 0x2d) return undefined;
-  const parts = [0, 0, 0];
+  let seconds = 0;
   let i = start + 1;
-  for (let p = 0; p < 3; p++) {
-    if (p > 0) {
+  // hours, then minutes and seconds if given, each two digits
+  for (let unit = 3600; unit >= 1; unit /= 60) {
+    if (unit < 3600) {
       if (i === text.length) break;
       if (text.charCodeAt(i) !== 0x3a) return undefined;
       i++;
     }
     if (!isDigit(text.charCodeAt(i)) || !isDigit(text.charCodeAt(i + 1))) return undefined;
-    parts[p] = digits(text, i, 2);
+    seconds += digits(text, i, 2) * unit;
     i += 2;
   }
   if (i !== text.length) return undefined;
-  const seconds = parts[0] * 3600 + parts[1] * 60 + parts[2];
   return (sign === 0x2d ? -seconds : seconds) * 1000;
 }
 
-/** Milliseconds as postgres-date computes them (1000 × parseFloat of the fraction), for the same Date. */
+/** Exact powers of ten, for fractions of up to 15 digits. */
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * Milliseconds as postgres-date computes them, 1000 × parseFloat(".ffffff"), for the same Date.
+ * The fraction's digits over a power of ten is that very double (both are the correctly rounded
+ * quotient), without making a string.
+ */
 function millis(text: string, end: number): number {
-  return end > 19 ? 1000 * parseFloat(text.slice(19, end)) : 0;
+  const count = end - 20;
+  if (count <= 0) return 0;
+  if (count >= POW10.length) return 1000 * parseFloat(text.slice(19, end));
+  return 1000 * (digits(text, 20, count) / POW10[count]);
 }
 
 function digits(text: string, start: number, count: number): number {

@@ -60,6 +60,18 @@ describe('fastTimestampParser', () => {
     expect(fellBack).toEqual(texts.slice(10));
   });
 
+  it('rounds fractions of a second to the very millisecond pg gives, for every fraction tried', () => {
+    const fractions = ['1', '5', '9'];
+    for (let n = 0; n < 1000; n++) fractions.push(String(n).padStart(2, '0'), String(n).padStart(3, '0'));
+    for (let n = 0; n < 2000; n++) fractions.push(String(Math.floor(Math.random() * 1e6)).padStart(6, '0'));
+    fellBack.length = 0;
+    for (const f of fractions) {
+      const text = `2026-11-25 16:21:33.${f}+00`;
+      expect(outcome(withZone(text)), text).toEqual(outcome(pgParse(TIMESTAMPTZ_OID)(text)));
+    }
+    expect(fellBack).toEqual([]);
+  });
+
   it('gives the same Date as pg for timestamp text, in local time whatever the zone', () => {
     const texts = [
       '2026-11-25 16:21:33',

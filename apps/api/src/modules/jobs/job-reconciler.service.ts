@@ -100,12 +100,16 @@ export class JobReconcilerService implements OnApplicationBootstrap, BeforeAppli
     const ttl = this.config.jobs.reconcileIntervalMs * 3 + 10_000;
     if ((await main.set(names.reconcilerLock, this.token, 'PX', ttl, 'NX')) !== 'OK') return;
     try {
-      const mark = await this.progress.top();
+      // what the consumer has stored, taken before PostgreSQL is read
       const processed = await this.progress.snapshot();
       await this.sweepGates();
       const queued = await this.repo.byStatus(['queued'], new Date(Date.now() - QUEUED_GRACE_MS), BATCH);
       const active = await this.repo.byStatus(['running', 'cancelling'], new Date(), BATCH);
       const states = await this.gateStates([...queued, ...active]);
+      // The stream's end, taken after the gate was read: a worker writes a job's last events
+      // before it frees the slot, so every event of a job that looks lost now is at or before
+      // this mark, and a later pass whose snapshot covers it has stored them.
+      const mark = await this.progress.top();
       const stillSuspect = new Set<string>();
       const leases: Array<{ id: string; until: Date }> = [];
       const waiting: string[] = [];
