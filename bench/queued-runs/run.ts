@@ -22,7 +22,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startApi } from '../../apps/api/test/support/api-process.ts';
 import { startWorker } from '../../test/support/worker-process.ts';
-import { cpuSeconds, watchPeakRss } from './peak-rss.ts';
+import { cpuSeconds, watchPeakRss } from '../shared/process-stats.ts';
 import { updateDocs, type JunctionRun, type QueuedRunsResult } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { updateDocs, type CopyResult } from './report.ts';
-import { watchPeakRss } from './peak-rss.ts';
+import { watchPeakRss } from '../shared/process-stats.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -190,7 +190,7 @@ async function measureOnce({ name, table, args, env }: Variant): Promise<CopyRes
     env: { ...process.env, PGURL, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const peak = watchPeakRss(child.pid!);
+  const peak = watchPeakRss(child.pid!, 20);
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
