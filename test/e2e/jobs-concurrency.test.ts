@@ -117,9 +117,13 @@ describe('per-flow concurrency', () => {
         (runs[i - 1].finished_at as Date).getTime(),
       );
     }
-    // the order they ran in is the order the API accepted them
-    const accepted = [...finished].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map((j) => j.id);
-    expect(runs.map((r) => r.job_id)).toEqual(accepted);
+    // the order they ran in is the order the API accepted them (committed them: jobs.seq; the
+    // requests of one moment are inserted together, so createdAt alone can tie)
+    const accepted = await env.api.query<{ id: string }>(
+      `SELECT id FROM jobs WHERE flow_id = $1 ORDER BY seq`,
+      [flowId],
+    );
+    expect(runs.map((r) => r.job_id)).toEqual(accepted.map((j) => j.id));
   }, 180_000);
 
   it('never runs more than 3 at once with max 3, and does run 3 at once', async () => {

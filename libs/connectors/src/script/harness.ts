@@ -2,9 +2,13 @@
  * Code that runs inside the isolate, around the user's function. Only strings cross the
  * boundary: records go in as one JSON text per page, results come out as one JSON text per call.
  *
- * The harness keeps its own references to JSON, Date and friends, taken before user code runs, so
- * a script that overwrites globals only breaks its own results; the host re-checks every output.
- * Nothing here is a security boundary: the isolate is.
+ * A context serves many step executions of the same script (see isolate-pool.ts), so the harness
+ * ends by freezing the global object and every built-in reachable from it (as SES's lockdown
+ * does): no script can leave anything behind for the next run, in a global or in a prototype.
+ * Assigning to an inherited built-in name (`err.name = ...`, `obj.toString = ...`) still works:
+ * those properties become accessors that define the value on the object itself. The harness
+ * keeps its own references to JSON, Date and friends; the host re-checks every output. Nothing
+ * here is a security boundary between the host and scripts: the isolate is.
  */
 
 /** Name of the file in stack traces and syntax errors: messages point at `with.code`. */
@@ -13,8 +17,6 @@ export const USER_FILENAME = 'with.code';
 /** Globals set by the host before the harness runs, deleted by it. */
 export const HARNESS_INPUT = {
   progress: '__junctionProgress',
-  params: '__junctionParams',
-  steps: '__junctionSteps',
 } as const;
 
 /** The harness object the host calls into. */
@@ -78,11 +80,13 @@ export const HARNESS_SOURCE = `(function () {
     defineProperty(g, name, { value: Safe, writable: false, enumerable: false, configurable: false });
   }
 
-  const params = deepFreeze(parse(g.${HARNESS_INPUT.params}));
-  const steps = deepFreeze(parse(g.${HARNESS_INPUT.steps}));
   delete g.${HARNESS_INPUT.progress};
-  delete g.${HARNESS_INPUT.params};
-  delete g.${HARNESS_INPUT.steps};
+  // Legacy RegExp statics (RegExp.$1, lastMatch...) would carry the last match of one run into the next.
+  for (const name of ['input', '$_', 'lastMatch', '$&', 'lastParen', '$+', 'leftContext', '$\x60', 'rightContext', "$'", '$1', '$2', '$3', '$4', '$5', '$6', '$7', '$8', '$9'])
+    delete g.RegExp[name];
+
+  let params = freeze({});
+  let steps = freeze({});
 
   let logs = [];
   let dropped = 0;
@@ -176,6 +180,15 @@ export const HARNESS_SOURCE = `(function () {
   };
 
   const harness = freeze({
+    // The start of a step execution: its bindings, and nothing left from the one before.
+    bind(paramsJson, stepsJson) {
+      params = deepFreeze(parse(paramsJson));
+      steps = deepFreeze(parse(stepsJson));
+      records = [];
+      finished = [];
+      logs = [];
+      dropped = 0;
+    },
     install(f) {
       if (fn !== undefined) throw new Error('already installed');
       fn = f;
@@ -237,4 +250,69 @@ export const HARNESS_SOURCE = `(function () {
     },
   });
   defineProperty(g, '${HARNESS_GLOBAL}', { value: harness, writable: false, configurable: false, enumerable: false });
+
+  // Lockdown. First, inherited names that scripts commonly assign on their own objects become
+  // accessors whose setter defines the property on the object (frozen data properties would make
+  // \x60this.name = 'MyError'\x60 throw: JavaScript's "override mistake").
+  const getProto = Object.getPrototypeOf;
+  const getDesc = Object.getOwnPropertyDescriptor;
+  const ownKeys = Reflect.ownKeys;
+  const overridable = (proto, names) => {
+    for (const name of names) {
+      const d = getDesc(proto, name);
+      if (!d || !('value' in d) || !d.configurable) continue;
+      const value = d.value;
+      defineProperty(proto, name, {
+        get() { return value; },
+        set(v) {
+          if (this === proto) throw new TypeError('Cannot assign to read only property ' + StringOf(name) + ' of a built-in prototype');
+          defineProperty(this, name, { value: v, writable: true, enumerable: true, configurable: true });
+        },
+        enumerable: d.enumerable,
+        configurable: false,
+      });
+    }
+  };
+  overridable(Object.prototype, ownKeys(Object.prototype).filter((k) => k !== '__proto__'));
+  overridable(Function.prototype, ['constructor', 'toString']);
+  overridable(Array.prototype, ['constructor', 'toString']);
+  for (const E of [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError])
+    overridable(E.prototype, ['constructor', 'name', 'message', 'toString']);
+
+  // Then freeze the global object and everything reachable from it, plus the intrinsics that no
+  // global names (iterator and generator prototypes, %TypedArray%, %ThrowTypeError%...).
+  const roots = [g];
+  const hidden = [
+    () => getProto(function* () {}),
+    () => getProto(async function () {}),
+    () => getProto(async function* () {}),
+    () => getProto([][Symbol.iterator]()),
+    () => getProto(new Map()[Symbol.iterator]()),
+    () => getProto(new Set()[Symbol.iterator]()),
+    () => getProto(''[Symbol.iterator]()),
+    () => getProto(/a/[Symbol.matchAll]('a')),
+    () => getProto([].values().map((x) => x)),
+    () => getProto(g.Iterator.from({ next() { return { done: true }; } })),
+    () => getProto(Uint8Array),
+    () => getDesc((function () { 'use strict'; return arguments; })(), 'callee').get,
+    () => getProto(new Intl.Segmenter().segment('a')),
+    () => getProto(new Intl.Segmenter().segment('a')[Symbol.iterator]()),
+  ];
+  for (const find of hidden) {
+    try { roots.push(find()); } catch (e) { /* not in this V8 */ }
+  }
+  const seen = new Set();
+  while (roots.length > 0) {
+    const o = roots.pop();
+    if (o === null || o === undefined || (typeof o !== 'object' && typeof o !== 'function') || seen.has(o)) continue;
+    seen.add(o);
+    freeze(o);
+    roots.push(getProto(o));
+    for (const k of ownKeys(o)) {
+      const d = getDesc(o, k);
+      if (!d) continue;
+      if ('value' in d) roots.push(d.value);
+      else roots.push(d.get, d.set);
+    }
+  }
 })();`;

@@ -1,21 +1,38 @@
 import type ivm from 'isolated-vm';
 import { HARNESS_SOURCE } from './harness.ts';
 
-/** Idle isolates kept per memory limit; more are disposed when they come back. */
-export const MAX_IDLE_ISOLATES = 16;
+/**
+ * Idle isolates kept per memory limit; more are disposed when they come back. At least a worker's
+ * concurrency: fewer, and a busy worker creates (and disposes) an isolate for most step
+ * executions, which costs more than everything else a small script step does. An idle isolate
+ * holds about 1 MB and goes after IDLE_ISOLATE_MS.
+ */
+export const MAX_IDLE_ISOLATES = 64;
 /** An idle isolate unused this long is disposed. */
 export const IDLE_ISOLATE_MS = 30_000;
 /** Step executions an isolate serves before it is retired (bounds what a heap can accumulate). */
 export const MAX_ISOLATE_USES = 500;
-/** Compiled user scripts kept per isolate, by code text. */
-const MAX_SCRIPTS = 16;
+/** Ready contexts kept per isolate, by script text. */
+const MAX_CONTEXTS = 16;
+
+/** The harness' entry points in a context. */
+export type HarnessRefs = Record<'bind' | 'load' | 'run' | 'collect' | 'runPage', ivm.Reference>;
+
+/** A context with the harness run (and the built-ins locked down) and one script installed. */
+export interface ReadyContext {
+  context: ivm.Context;
+  harness: HarnessRefs;
+  /** Index of the record being run, written by the harness; readable after the isolate dies. */
+  progress: Int32Array;
+}
 
 /**
- * An isolate lent to one step execution at a time. Each step execution gets a fresh context in
- * it (its own globals and built-ins, hardened again by the harness), so nothing a script does
- * is seen by the next one; the isolate (its heap, the compiled harness and scripts) is what is
- * reused. Code running in one context cannot reach another context's objects: no reference
- * crosses between them.
+ * An isolate lent to one step execution at a time. A context is made once per script text and
+ * then serves that script's later step executions in this isolate: the harness locked its
+ * built-ins and global object down, so a run cannot leave state behind for the next one, and
+ * each execution binds its own params and steps. A new context costs about half a millisecond
+ * and, in garbage, a few hundred kilobytes of built-ins; reuse saves both. Code running in one
+ * context cannot reach another context's objects: no reference crosses between them.
  */
 export class PooledIsolate {
   readonly isolate: ivm.Isolate;
@@ -24,7 +41,7 @@ export class PooledIsolate {
   readonly harness: ivm.Script;
   uses = 0;
   idleTimer: NodeJS.Timeout | undefined;
-  private readonly scripts = new Map<string, ivm.Script>();
+  private readonly contexts = new Map<string, ReadyContext>();
 
   constructor(vm: typeof ivm, memoryMb: number) {
     this.memoryMb = memoryMb;
@@ -41,35 +58,41 @@ export class PooledIsolate {
     return this.isolate.isDisposed;
   }
 
-  /** A new context (about 2 ms of V8 work: still far less than a new isolate). */
   newContext(): Promise<ivm.Context> {
     return this.isolate.createContext();
   }
 
-  /** The user's wrapped script compiled in this isolate, once per distinct text (a syntax error throws). */
-  script(source: string, compile: () => ivm.Script): ivm.Script {
-    const cached = this.scripts.get(source);
-    if (cached) {
-      this.scripts.delete(source);
-      this.scripts.set(source, cached);
-      return cached;
+  /** The ready context of this script text, taken out of the cache (so no one else gets it). */
+  takeContext(source: string): ReadyContext | undefined {
+    const ready = this.contexts.get(source);
+    this.contexts.delete(source);
+    return ready;
+  }
+
+  /** Keeps a context for the next execution of its script; the oldest goes past MAX_CONTEXTS. */
+  keepContext(source: string, ready: ReadyContext): void {
+    const previous = this.contexts.get(source);
+    if (previous) releaseContext(previous);
+    this.contexts.set(source, ready);
+    if (this.contexts.size > MAX_CONTEXTS) {
+      const [oldest, evicted] = this.contexts.entries().next().value as [string, ReadyContext];
+      this.contexts.delete(oldest);
+      releaseContext(evicted);
     }
-    const script = compile();
-    this.scripts.set(source, script);
-    if (this.scripts.size > MAX_SCRIPTS) {
-      const [oldest, evicted] = this.scripts.entries().next().value as [string, ivm.Script];
-      this.scripts.delete(oldest);
-      evicted.release();
-    }
-    return script;
   }
 
   dispose(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    this.scripts.clear();
+    this.contexts.clear();
     if (!this.isolate.isDisposed) this.isolate.dispose();
   }
+}
+
+/** Drops a context and the host's references into it. */
+export function releaseContext(ready: ReadyContext): void {
+  for (const ref of Object.values(ready.harness)) ref.release();
+  ready.context.release();
 }
 
 /**

@@ -2,7 +2,13 @@ import type ivm from 'isolated-vm';
 import { ConfigError, ConnectorError, errorMessage } from '@junction/flow';
 import { lazyImport } from '../shared/lazy-import.ts';
 import { HARNESS_GLOBAL, HARNESS_INPUT, USER_FILENAME, userScriptSource } from './harness.ts';
-import { IsolatePool, type PooledIsolate } from './isolate-pool.ts';
+import {
+  IsolatePool,
+  releaseContext,
+  type HarnessRefs,
+  type PooledIsolate,
+  type ReadyContext,
+} from './isolate-pool.ts';
 
 export type ScriptMode = 'perRecord' | 'perPage';
 
@@ -44,46 +50,40 @@ export async function openIsolatePool(): Promise<IsolatePool> {
 }
 
 /**
- * One script of one step execution: a fresh context (its own globals, only the JavaScript
- * built-ins: no process, require, import, timers, fetch or file system) in an isolate borrowed
- * from the runner's pool, which gives the memory limit; a time limit per call. The host passes
- * records in as JSON text and reads results back as JSON text.
+ * One script of one step execution, in an isolate borrowed from the runner's pool (which gives
+ * the memory limit), in a context of its own globals (only the JavaScript built-ins: no process,
+ * require, import, timers, fetch or file system), with a time limit per call. The context is
+ * the script's ready one when the isolate has it (see PooledIsolate), else a new one. The host
+ * passes records in as JSON text and reads results back as JSON text.
  */
 export class ScriptSandbox {
   readonly options: SandboxOptions;
   private readonly pool: IsolatePool;
   private readonly pooled: PooledIsolate;
-  private readonly context: ivm.Context;
-  private readonly harness: {
-    load: ivm.Reference;
-    run: ivm.Reference;
-    collect: ivm.Reference;
-    runPage: ivm.Reference;
-  };
-  /** Index of the record being run, written by the harness; readable after the isolate dies. */
-  private readonly progressView: Int32Array;
+  private readonly source: string;
+  private readonly ready: ReadyContext;
   private disposeListeners: (() => void)[] = [];
   private done = false;
+  /** Cleared by any failed call: a context whose run was cut short is not used again. */
+  private reusable = true;
 
   private constructor(
     options: SandboxOptions,
     pool: IsolatePool,
     pooled: PooledIsolate,
-    context: ivm.Context,
-    harness: ScriptSandbox['harness'],
-    progress: Int32Array,
+    source: string,
+    ready: ReadyContext,
   ) {
     this.options = options;
     this.pool = pool;
     this.pooled = pooled;
-    this.context = context;
-    this.harness = harness;
-    this.progressView = progress;
+    this.source = source;
+    this.ready = ready;
   }
 
   /**
-   * Borrows an isolate, makes a context in it and installs the script (compiled once per isolate
-   * and code text); a syntax error is a ConfigError naming `with.code`.
+   * Borrows an isolate, takes the script's ready context in it or makes one (a syntax error is a
+   * ConfigError naming `with.code`), and binds this execution's params and steps.
    */
   static async create(options: SandboxOptions, pool: IsolatePool): Promise<ScriptSandbox> {
     let pooled: PooledIsolate;
@@ -95,44 +95,27 @@ export class ScriptSandbox {
         cause: e,
       });
     }
-    const isolate = pooled.isolate;
-    let context: ivm.Context | undefined;
+    const source = userScriptSource(options.code, options.mode);
+    let ready = pooled.takeContext(source);
+    let context: ivm.Context | undefined = ready?.context;
     try {
-      context = await pooled.newContext();
-      // The rest of the setup runs only the harness (no user code): short synchronous calls.
-      const progress = new SharedArrayBuffer(4);
-      const global = context.global;
-      global.setSync(HARNESS_INPUT.progress, new pool.vm.ExternalCopy(progress).copyInto());
-      global.setSync(HARNESS_INPUT.params, options.paramsJson);
-      global.setSync(HARNESS_INPUT.steps, options.stepsJson);
-      pooled.harness.runSync(context, { timeout: HARNESS_TIMEOUT_MS });
-      const source = userScriptSource(options.code, options.mode);
-      let script: ivm.Script;
-      try {
-        script = pooled.script(source, () =>
-          isolate.compileScriptSync(source, { filename: USER_FILENAME, lineOffset: -1 }),
-        );
-      } catch (e) {
-        throw syntaxError(e);
+      if (!ready) {
+        context = await pooled.newContext();
+        ready = await prepare(pool, pooled, context, source, options);
       }
-      // Defines and installs the function without calling it (unless the code closes the
-      // wrapper early and runs something at the top level: that gets the script's time limit).
-      try {
-        await script.run(context, { timeout: options.timeoutMs });
-      } catch (e) {
-        throw new ConfigError(`with.code: the script failed while loading: ${errorMessage(e)}`, { cause: e });
-      }
-      const ref = global.getSync(HARNESS_GLOBAL, { reference: true });
-      const fn = (name: string): ivm.Reference => ref.getSync(name, { reference: true });
-      const harness = { load: fn('load'), run: fn('run'), collect: fn('collect'), runPage: fn('runPage') };
-      ref.release();
-      return new ScriptSandbox(options, pool, pooled, context, harness, new Int32Array(progress));
+      await ready.harness.bind.apply(undefined, [options.paramsJson, options.stepsJson], {
+        timeout: HARNESS_TIMEOUT_MS,
+        arguments: { copy: true },
+      });
+      return new ScriptSandbox(options, pool, pooled, source, ready);
     } catch (e) {
       const memory = /memory limit/i.test(errorMessage(e));
       // A context that failed to start may hold anything: the isolate goes (unless only the
-      // user's code is at fault, which a fresh context forgets).
-      if (e instanceof ConfigError && !memory) context?.release();
-      else pooled.dispose();
+      // user's code is at fault, which the context is dropped for).
+      if (e instanceof ConfigError && !memory) {
+        if (ready) releaseContext(ready);
+        else context?.release();
+      } else pooled.dispose();
       pool.give(pooled);
       if (e instanceof ConfigError) throw e;
       if (memory)
@@ -153,28 +136,32 @@ export class ScriptSandbox {
 
   /** Index of the record the last run was working on (valid even after the isolate was disposed). */
   get progress(): number {
-    return this.progressView[0];
+    return this.ready.progress[0];
   }
 
   /** Copies a page (JSON text) into the isolate; returns the number of records. */
   load(json: string): Promise<number> {
-    return this.call<number>(this.harness.load, [json], HARNESS_TIMEOUT_MS);
+    return this.call<number>(this.ready.harness.load, [json], HARNESS_TIMEOUT_MS);
   }
 
   /** Runs records [start, end) with the script's time limit; returns the harness' JSON text. */
   run(start: number, end: number): Promise<string> {
-    this.progressView[0] = start;
-    return this.call<string>(this.harness.run, [start, end, this.options.timeoutMs], this.options.timeoutMs);
+    this.ready.progress[0] = start;
+    return this.call<string>(
+      this.ready.harness.run,
+      [start, end, this.options.timeoutMs],
+      this.options.timeoutMs,
+    );
   }
 
   /** After a timeout: the outcomes finished before it, and the console lines. */
   collect(next: number): Promise<string> {
-    return this.call<string>(this.harness.collect, [next], HARNESS_TIMEOUT_MS);
+    return this.call<string>(this.ready.harness.collect, [next], HARNESS_TIMEOUT_MS);
   }
 
   /** perPage: runs the script once over the loaded page. */
   runPage(): Promise<string> {
-    return this.call<string>(this.harness.runPage, [], this.options.timeoutMs);
+    return this.call<string>(this.ready.harness.runPage, [], this.options.timeoutMs);
   }
 
   /**
@@ -186,7 +173,7 @@ export class ScriptSandbox {
     this.end();
   }
 
-  /** The step execution is over: drops its context and returns the isolate to the pool. */
+  /** The step execution is over: keeps its context for the script's next one, returns the isolate. */
   close(): void {
     this.end();
   }
@@ -194,8 +181,10 @@ export class ScriptSandbox {
   private end(): void {
     if (this.done) return;
     this.done = true;
-    for (const ref of Object.values(this.harness)) ref.release();
-    if (!this.pooled.disposed) this.context.release();
+    if (!this.pooled.disposed) {
+      if (this.reusable) this.pooled.keepContext(this.source, this.ready);
+      else releaseContext(this.ready);
+    }
     this.pool.give(this.pooled);
     const listeners = this.disposeListeners;
     this.disposeListeners = [];
@@ -208,6 +197,7 @@ export class ScriptSandbox {
 
   /** Classifies an error from a call, disposing the isolate when it cannot be trusted any more. */
   failure(error: unknown): CallFailure {
+    this.reusable = false;
     const message = errorMessage(error);
     if (/memory limit/i.test(message)) {
       this.dispose();
@@ -229,6 +219,49 @@ export class ScriptSandbox {
     });
     return result as T;
   }
+}
+
+/**
+ * Runs the harness in a new context (hardening and lockdown) and installs the script: compiled,
+ * then run to define its function (and whatever the code does at its top level, within the
+ * script's time limit).
+ */
+async function prepare(
+  pool: IsolatePool,
+  pooled: PooledIsolate,
+  context: ivm.Context,
+  source: string,
+  options: SandboxOptions,
+): Promise<ReadyContext> {
+  // Only the harness runs until the script is installed: short synchronous calls.
+  const progress = new SharedArrayBuffer(4);
+  const global = context.global;
+  global.setSync(HARNESS_INPUT.progress, new pool.vm.ExternalCopy(progress).copyInto());
+  pooled.harness.runSync(context, { timeout: HARNESS_TIMEOUT_MS });
+  let script: ivm.Script;
+  try {
+    script = pooled.isolate.compileScriptSync(source, { filename: USER_FILENAME, lineOffset: -1 });
+  } catch (e) {
+    throw syntaxError(e);
+  }
+  try {
+    await script.run(context, { timeout: options.timeoutMs });
+  } catch (e) {
+    throw new ConfigError(`with.code: the script failed while loading: ${errorMessage(e)}`, { cause: e });
+  } finally {
+    script.release();
+  }
+  const ref = global.getSync(HARNESS_GLOBAL, { reference: true });
+  const fn = (name: string): ivm.Reference => ref.getSync(name, { reference: true });
+  const harness: HarnessRefs = {
+    bind: fn('bind'),
+    load: fn('load'),
+    run: fn('run'),
+    collect: fn('collect'),
+    runPage: fn('runPage'),
+  };
+  ref.release();
+  return { context, harness, progress: new Int32Array(progress) };
 }
 
 /** `Unexpected token '}' [with.code:3:5]` → `with.code: syntax error at line 3, column 5: Unexpected token '}'`. */

@@ -6,7 +6,8 @@ import { runTestFlow } from '../support/run-test-flow.ts';
 import { runScript } from '../support/script-run.ts';
 
 // The runner (the worker) keeps a pool of isolates in its shared resources; each step execution
-// gets a fresh context in a borrowed isolate and gives the isolate back when the step ends.
+// borrows one and gives it back when the step ends. A context is made once per script text and
+// isolate, locked down so that nothing one execution does is seen by the next.
 
 const runners: TestContext[] = [];
 afterEach(async () => {
@@ -40,25 +41,50 @@ function poolOf(runner: TestContext): Promise<IsolatePool> {
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe('script isolate pool', () => {
-  it('reuses one isolate for step executions that follow each other, each with fresh, hardened globals', async () => {
+  it('reuses one isolate and context for step executions of a script, with nothing carried over', async () => {
     const runner = opContext();
     runners.push(runner);
     const code = [
-      'const clean = ({}).polluted === undefined && typeof globalThis.seen === "undefined";',
-      'Object.prototype.polluted = 1; globalThis.seen = true; globalThis.WebAssembly = {};',
-      'return { clean, wasm: typeof WebAssembly, resize: typeof ArrayBuffer.prototype.resize };',
+      'const clean = ({}).polluted === undefined && typeof globalThis.seen === "undefined" &&',
+      '  typeof WebAssembly === "undefined" && RegExp.$1 === undefined && [1].map((x) => x)[0] === 1;',
+      '/(s)ecret/.exec("a secret");',
+      'const refused = [',
+      '  () => { Object.prototype.polluted = 1; },',
+      '  () => { globalThis.seen = true; },',
+      '  () => { globalThis.WebAssembly = {}; },',
+      '  () => { Array.prototype.map = null; },',
+      '  () => { Object.getPrototypeOf([][Symbol.iterator]()).next = null; },',
+      '].map((attempt) => { try { attempt(); return false; } catch (e) { return e instanceof TypeError; } });',
+      'return { clean, refused, n: params.n, resize: typeof ArrayBuffer.prototype.resize };',
     ].join('\n');
-    for (let i = 0; i < 5; i++) {
-      const s = step(runner);
+    for (let n = 0; n < 5; n++) {
+      const s = step({ ...runner, bindings: { ...runner.bindings, params: { n } } });
       const result = await runScript({ code }, [{}], s.ctx);
-      expect(result.records).toEqual([{ clean: true, wasm: 'object', resize: 'undefined' }]);
+      expect(result.records).toEqual([
+        { clean: true, refused: [true, true, true, true, true], n, resize: 'undefined' },
+      ]);
       s.finish();
       await settle();
     }
-    const last = step(runner);
-    const fresh = await runScript({ code: 'return { wasm: typeof WebAssembly };' }, [{}], last.ctx);
-    expect(fresh.records).toEqual([{ wasm: 'undefined' }]);
     expect((await poolOf(runner)).created).toBe(1);
+  });
+
+  it('lets scripts assign inherited built-in names on their own objects', async () => {
+    const runner = opContext();
+    runners.push(runner);
+    const code = [
+      'class BadInput extends Error { constructor(m) { super(m); this.name = "BadInput"; } }',
+      'const o = { a: 1 }; o.toString = () => "custom"; o.constructor = "c";',
+      'const e = new BadInput("x");',
+      'return { name: e.name, text: String(o), c: o.constructor, proto: typeof Object.prototype.toString };',
+    ].join('\n');
+    for (let i = 0; i < 2; i++) {
+      const s = step(runner);
+      const result = await runScript({ code }, [{}], s.ctx);
+      expect(result.records).toEqual([{ name: 'BadInput', text: 'custom', c: 'c', proto: 'function' }]);
+      s.finish();
+      await settle();
+    }
   });
 
   it('needs one isolate for a stream of finished step executions', async () => {
@@ -78,10 +104,10 @@ describe('script isolate pool', () => {
     runners.push(runner);
     const a = step(runner);
     const b = step(runner);
-    const code = 'globalThis.n = (globalThis.n || 0) + 1; return { n: globalThis.n };';
-    await runScript({ code }, [{}], a.ctx);
-    expect((await runScript({ code }, [{}], b.ctx)).records).toEqual([{ n: 1 }]);
-    expect((await runScript({ code }, [{}], a.ctx)).records).toEqual([{ n: 2 }]);
+    const code = 'return { i: record.i };';
+    expect((await runScript({ code }, [{ i: 1 }], a.ctx)).records).toEqual([{ i: 1 }]);
+    expect((await runScript({ code }, [{ i: 2 }], b.ctx)).records).toEqual([{ i: 2 }]);
+    expect((await runScript({ code }, [{ i: 3 }], a.ctx)).records).toEqual([{ i: 3 }]);
     expect((await poolOf(runner)).created).toBe(2);
   });
 

@@ -93,15 +93,30 @@ describe('script.run perRecord', () => {
     ]);
   });
 
-  it('keeps one isolate across the pages of a step execution and a new one for another', async () => {
-    const code = 'globalThis.seen = (globalThis.seen || 0) + 1; return { seen: globalThis.seen };';
+  it('keeps one sandbox across the pages of a step execution', async () => {
+    const code = 'return { i: record.i };';
     const ctx = context();
-    await runScript({ code }, [{}], ctx);
+    const live = await ctx.shared(
+      'sandboxes',
+      async () => new Set<ScriptSandbox>(),
+      async () => undefined,
+    );
+    await runScript({ code }, [{ i: 1 }], ctx);
+    const [first] = [...live];
     // the engine may hand each call a copy of the context with the call's own signal
-    const second = await runScript({ code }, [{}], { ...ctx, signal: new AbortController().signal });
-    expect(second.records).toEqual([{ seen: 2 }]);
-    const other = await runScript({ code }, [{}], context());
-    expect(other.records).toEqual([{ seen: 1 }]);
+    const second = await runScript({ code }, [{ i: 2 }], { ...ctx, signal: new AbortController().signal });
+    expect(second.records).toEqual([{ i: 2 }]);
+    expect([...live]).toEqual([first]);
+  });
+
+  it('refuses new globals with a clear error', async () => {
+    const result = await runScript({ code: 'globalThis.seen = 1; return {};' }, [{}], context());
+    expect(result.errors).toEqual([
+      {
+        index: 0,
+        message: 'TypeError: Cannot add property seen, object is not extensible (line 1, column 17)',
+      },
+    ]);
   });
 
   it('disposes the isolate when the runner closes its shared resources', async () => {

@@ -34,6 +34,7 @@ export interface Finish {
   status: RunOutcome;
   at: Date;
   startedAt: Date;
+  workerId: string | null;
   event: JobFinishedEvent;
 }
 
@@ -128,6 +129,7 @@ export function buildBatch(envelopes: readonly JobEventEnvelope[]): IngestBatch 
             status: event.status,
             at,
             startedAt: new Date(event.at - event.durationMs),
+            workerId: workerId ?? null,
             event,
           });
         }

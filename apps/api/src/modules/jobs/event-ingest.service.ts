@@ -171,8 +171,9 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
         ],
       );
     }
-    if (b.started.size > 0) {
-      const started = [...b.started];
+    // a job that started and finished within the batch gets one update (the finish), not two
+    const started = [...b.started].filter(([id]) => !b.finished.has(id));
+    if (started.length > 0) {
       // queued → running; a job already running (restarted after a hand-back) only gets its new worker
       await tx.query(
         `UPDATE jobs SET status = CASE WHEN jobs.status = 'queued' THEN 'running' ELSE jobs.status END,
@@ -206,26 +207,28 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
       `UPDATE jobs SET status = v.status,
               finished_at = v.at,
               started_at = COALESCE(jobs.started_at, v.started),
+              worker_id = COALESCE(v.worker, jobs.worker_id),
               stats = v.stats,
               error_count = v.error_count,
               error = v.error,
               output = v.output,
               waiting_for_slot = false,
               lease_until = NULL
-         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::jsonb[], $6::int[], $7::jsonb[], $8::jsonb[])
-              AS v(id, status, at, started, stats, error_count, error, output)
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::jsonb[], $6::int[], $7::jsonb[], $8::jsonb[], $10::text[])
+              AS v(id, status, at, started, stats, error_count, error, output, worker)
         WHERE jobs.id = v.id AND jobs.status = ANY($9::text[])
         RETURNING jobs.id, jobs.flow_id, jobs.status`,
       [
         done.map(([id]) => id),
         done.map(([, f]) => f.status),
         done.map(([, f]) => f.at),
-        done.map(([, f]) => f.startedAt),
+        done.map(([id, f]) => b.started.get(id)?.at ?? f.startedAt),
         done.map(([, f]) => JSON.stringify(f.event.stats ?? {})),
         done.map(([, f]) => f.event.errorCount ?? 0),
         done.map(([, f]) => (f.event.error ? stripNul(JSON.stringify(f.event.error)) : null)),
         done.map(([, f]) => (f.event.output === undefined ? null : stripNul(JSON.stringify(f.event.output)))),
         sources,
+        done.map(([, f]) => f.workerId),
       ],
     );
     const rows = result[0];

@@ -10,7 +10,14 @@ import { FlowsService } from '../flows/flows.service.ts';
 import { JobPayloadsService, type RunnableVersion } from './job-payloads.service.ts';
 import { JobsRedisService } from './jobs-redis.service.ts';
 import { JobsRepository, type JobRow, type NewJob } from './jobs.repository.ts';
-import { KeyedMutex } from './keyed-mutex.ts';
+import { BatchQueue } from '../../common/batch-queue.ts';
+
+interface PendingCreate {
+  job: NewJob;
+  payload: JobPayload;
+  concurrency: RunConcurrency;
+  onlyIfCurrent: boolean;
+}
 
 export interface CreatedJob {
   job: JobRow;
@@ -30,8 +37,10 @@ export class JobDispatchService {
   private readonly repo: JobsRepository;
   private readonly redis: JobsRedisService;
   private readonly logger: PinoLogger;
-  /** Jobs of a flow with a limit are created one at a time, so they run in the order requested. */
-  private readonly admissionOrder = new KeyedMutex();
+  /** Jobs of concurrent requests are inserted together, and admitted in the order requested. */
+  private readonly inserts = new BatchQueue<PendingCreate, CreatedJob | undefined>((batch) =>
+    this.insertAndAdmit(batch),
+  );
   /**
    * Flow id → its current version as last validated (by FlowsService.getRunnable) in this process.
    * Versions never change and the connectors are fixed for the life of the process, so a run only
@@ -135,21 +144,16 @@ export class JobDispatchService {
       parentJobId: job.parentJobId,
       resume: job.resume ? { stepId: job.resume.stepId, records: options.resumeRecords ?? [] } : undefined,
     });
-    const insertAndAdmit = async (): Promise<CreatedJob> => {
-      const row = options.extra
-        ? await this.repo.db.transaction(async (tx) => {
-            const inserted = await this.repo.insert(job, tx, options.onlyIfCurrent);
-            if (inserted) await options.extra?.(tx, inserted);
-            return inserted;
-          })
-        : await this.repo.insert(job, this.repo.db, options.onlyIfCurrent);
-      if (!row) throw new StaleVersionError();
-      return { job: row, admission: await this.admit(row, payload, concurrency) };
-    };
-    const created =
-      concurrency.max === 'unlimited'
-        ? await insertAndAdmit()
-        : await this.admissionOrder.run(version.flowId, insertAndAdmit);
+    const { extra } = options;
+    const created = extra
+      ? await this.insertWithExtra(job, payload, concurrency, extra)
+      : await this.inserts.submit({
+          job,
+          payload,
+          concurrency,
+          onlyIfCurrent: options.onlyIfCurrent ?? false,
+        });
+    if (!created) throw new StaleVersionError();
     if (created.admission?.status === 'busy') {
       await this.repo.delete(created.job.id);
       throw new ConflictException({
@@ -161,6 +165,57 @@ export class JobDispatchService {
       });
     }
     return created;
+  }
+
+  /**
+   * One INSERT for the jobs of concurrent requests (one commit instead of one each), then their
+   * admissions, sent in request order on one pipelined connection: the gate sees the requests in
+   * the order they came, and the next batch's admissions cannot overtake them.
+   */
+  private async insertAndAdmit(
+    batch: PendingCreate[],
+  ): Promise<Array<Promise<CreatedJob | undefined> | undefined>> {
+    let rows: Map<string, JobRow>;
+    try {
+      rows = await this.repo.insertMany(batch);
+    } catch (error) {
+      if (batch.length === 1) throw error;
+      // one bad job (its flow deleted meanwhile, say) must not fail the others: one at a time
+      rows = new Map();
+      const failed = new Map<string, Error>();
+      for (const item of batch) {
+        try {
+          for (const [id, row] of await this.repo.insertMany([item])) rows.set(id, row);
+        } catch (itemError) {
+          failed.set(item.job.id, itemError instanceof Error ? itemError : new Error(String(itemError)));
+        }
+      }
+      return batch.map((item) => {
+        const itemError = failed.get(item.job.id);
+        if (itemError) return Promise.reject(itemError);
+        return this.admitInserted(rows.get(item.job.id), item);
+      });
+    }
+    return batch.map((item) => this.admitInserted(rows.get(item.job.id), item));
+  }
+
+  private admitInserted(row: JobRow | undefined, item: PendingCreate): Promise<CreatedJob> | undefined {
+    if (!row) return undefined;
+    return this.admit(row, item.payload, item.concurrency).then((admission) => ({ job: row, admission }));
+  }
+
+  private async insertWithExtra(
+    job: NewJob,
+    payload: JobPayload,
+    concurrency: RunConcurrency,
+    extra: (tx: EntityManager, row: JobRow) => Promise<void>,
+  ): Promise<CreatedJob | undefined> {
+    const row = await this.repo.db.transaction(async (tx) => {
+      const inserted = await this.repo.insert(job, tx);
+      if (inserted) await extra(tx, inserted);
+      return inserted;
+    });
+    return row ? { job: row, admission: await this.admit(row, payload, concurrency) } : undefined;
   }
 
   /** Admits a committed job; Redis trouble leaves it queued for the reconciler (or refuses a skip flow). */

@@ -136,6 +136,39 @@ export class JobsRepository {
     return rows[0];
   }
 
+  /**
+   * Inserts queued jobs in one statement, in the given order (so `seq` follows it). A job with
+   * `onlyIfCurrent` is left out when its version is no longer the flow's current one. Answers the
+   * inserted rows by job id.
+   */
+  async insertMany(
+    jobs: ReadonlyArray<{ job: NewJob; onlyIfCurrent: boolean }>,
+  ): Promise<Map<string, JobRow>> {
+    const rows = await this.db.query<JobRow[]>(
+      `INSERT INTO jobs (id, flow_id, flow_version_id, status, params, trigger, parent_job_id, resume, attempt)
+       SELECT v.id, v.flow_id, v.version_id, 'queued', v.params, v.trigger, v.parent_job_id, v.resume, v.attempt
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::jsonb[], $5::jsonb[], $6::uuid[], $7::jsonb[], $8::int[], $9::bool[])
+              WITH ORDINALITY AS v(id, flow_id, version_id, params, trigger, parent_job_id, resume, attempt, only_current, ord)
+        WHERE NOT v.only_current OR EXISTS (
+                SELECT 1 FROM flows f JOIN flow_versions fv ON fv.flow_id = f.id AND fv.version = f.current_version
+                 WHERE f.id = v.flow_id AND fv.id = v.version_id)
+        ORDER BY v.ord
+       RETURNING *`,
+      [
+        jobs.map((j) => j.job.id),
+        jobs.map((j) => j.job.flowId),
+        jobs.map((j) => j.job.flowVersionId),
+        jobs.map((j) => JSON.stringify(j.job.params)),
+        jobs.map((j) => JSON.stringify(j.job.trigger)),
+        jobs.map((j) => j.job.parentJobId ?? null),
+        jobs.map((j) => (j.job.resume ? JSON.stringify(j.job.resume) : null)),
+        jobs.map((j) => j.job.attempt ?? 1),
+        jobs.map((j) => j.onlyIfCurrent),
+      ],
+    );
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
   async delete(id: string): Promise<void> {
     await this.db.query(`DELETE FROM jobs WHERE id = $1 AND status = 'queued'`, [id]);
   }
