@@ -8,6 +8,10 @@ export interface JunctionRun {
   acceptRate: number;
   apiCpuMsPerRun: number;
   workerCpuMsPerRun: number;
+  postgresCpuMsPerRun: number;
+  redisCpuMsPerRun: number;
+  /** The bench process itself: the HTTP client sending the run requests. */
+  loadCpuMsPerRun: number;
   apiPeakRssMb: number;
   workerPeakRssMb: number;
 }
@@ -68,14 +72,18 @@ function block(r: QueuedRunsResult, machine: string): string {
     'bench-queued-runs-map': 'Junction: map → map → no-op (script step replaced, for reference)',
   };
   const lines = [
-    '| what | N | time | per second | vs raw BullMQ | CPU per run (API / worker) | peak RSS (API / worker) |',
+    '| what | N | time | per second | vs raw BullMQ | CPU per run (API / worker / PostgreSQL / Redis / load generator) | peak RSS (API / worker) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     `| raw BullMQ, no-op jobs | ${fmt(r.runs)} | ${(r.raw.ms / 1000).toFixed(1)} s | ${fmt(r.raw.rate)} jobs/s | 100 % | | |`,
   ];
   for (const v of r.variants) {
     lines.push(
       `| ${label[v.flow] ?? v.flow} | ${fmt(r.runs)} | ${(v.ms / 1000).toFixed(1)} s | ${fmt(v.rate)} runs/s | ` +
-        `${Math.round((v.rate / r.raw.rate) * 100)} % | ${v.apiCpuMsPerRun.toFixed(2)} ms / ${v.workerCpuMsPerRun.toFixed(2)} ms | ` +
+        `${Math.round((v.rate / r.raw.rate) * 100)} % | ` +
+        [v.apiCpuMsPerRun, v.workerCpuMsPerRun, v.postgresCpuMsPerRun, v.redisCpuMsPerRun, v.loadCpuMsPerRun]
+          .map((ms) => `${ms.toFixed(2)}`)
+          .join(' / ') +
+        ` ms | ` +
         `${v.apiPeakRssMb.toFixed(0)} MB / ${v.workerPeakRssMb.toFixed(0)} MB |`,
     );
   }

@@ -22,7 +22,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startApi } from '../../apps/api/test/support/api-process.ts';
 import { startWorker } from '../../test/support/worker-process.ts';
-import { cpuSeconds, watchPeakRss } from '../shared/process-stats.ts';
+import { commandCpuSeconds, cpuSeconds, watchPeakRss } from '../shared/process-stats.ts';
 import { updateDocs, type JunctionRun, type QueuedRunsResult } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -187,16 +187,27 @@ async function queuedRuns(flow: BenchFlow): Promise<JunctionRun> {
 
     const apiRss = watchPeakRss(api.process.pid ?? 0);
     const workerRss = watchPeakRss(worker.child.pid ?? 0);
-    const cpuBefore = [cpuSeconds(api.process.pid ?? 0), cpuSeconds(worker.child.pid ?? 0)];
+    const cpuNow = () => [
+      cpuSeconds(api.process.pid ?? 0),
+      cpuSeconds(worker.child.pid ?? 0),
+      commandCpuSeconds('postgres'),
+      commandCpuSeconds('redis-server'),
+      cpuSeconds(process.pid),
+    ];
+    const cpuBefore = cpuNow();
     const started = Date.now();
     await pool(RUNS, INFLIGHT, (i) => run(WARM + i));
     const acceptedAt = Date.now();
     const finishedAt = await waitUntil(WARM + RUNS);
     const ms = finishedAt - started;
+    const perRun = cpuNow().map((s, i) => ((s - cpuBefore[i]) * 1000) / RUNS);
     return {
       flow: flow.name,
-      apiCpuMsPerRun: ((cpuSeconds(api.process.pid ?? 0) - cpuBefore[0]) * 1000) / RUNS,
-      workerCpuMsPerRun: ((cpuSeconds(worker.child.pid ?? 0) - cpuBefore[1]) * 1000) / RUNS,
+      apiCpuMsPerRun: perRun[0],
+      workerCpuMsPerRun: perRun[1],
+      postgresCpuMsPerRun: perRun[2],
+      redisCpuMsPerRun: perRun[3],
+      loadCpuMsPerRun: perRun[4],
       ms,
       rate: (RUNS * 1000) / ms,
       acceptRate: (RUNS * 1000) / (acceptedAt - started),
@@ -219,7 +230,9 @@ for (const flow of values['no-script'] ? [mapFlow] : [scriptFlow, mapFlow]) {
   process.stdout.write(
     `${r.flow}: ${RUNS} runs in ${r.ms} ms = ${Math.round(r.rate)} runs/s ` +
       `(${Math.round((r.rate / raw.rate) * 100)} % of raw BullMQ; requests accepted at ${Math.round(r.acceptRate)}/s); ` +
-      `CPU per run: api ${r.apiCpuMsPerRun.toFixed(2)} ms, worker ${r.workerCpuMsPerRun.toFixed(2)} ms; ` +
+      `CPU per run: api ${r.apiCpuMsPerRun.toFixed(2)} ms, worker ${r.workerCpuMsPerRun.toFixed(2)} ms, ` +
+      `postgres ${r.postgresCpuMsPerRun.toFixed(2)} ms, redis ${r.redisCpuMsPerRun.toFixed(2)} ms, ` +
+      `load generator ${r.loadCpuMsPerRun.toFixed(2)} ms; ` +
       `peak RSS api ${r.apiPeakRssMb.toFixed(0)} MB, worker ${r.workerPeakRssMb.toFixed(0)} MB\n`,
   );
 }

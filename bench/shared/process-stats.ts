@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Polls /proc/<pid>/status for VmHWM (the kernel's peak resident set size of the process), in kB. */
 export function watchPeakRss(pid: number, everyMs = 100): { stop(): number } {
@@ -32,4 +32,31 @@ export function cpuSeconds(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * CPU seconds used so far by every process whose command name is `comm` (e.g. postgres,
+ * redis-server), including children they have reaped (PostgreSQL's ended backends); 0 without /proc.
+ */
+export function commandCpuSeconds(comm: string): number {
+  let ticks = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return 0;
+  }
+  for (const pid of entries) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (name !== comm) continue;
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      // utime, stime, cutime, cstime: fields 14–17 of the line (11–14 after the command)
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / 100;
 }

@@ -45,7 +45,10 @@ export type GateState =
 export interface ConcurrencyGateOptions {
   /** Key prefix, e.g. `junction:gate`. */
   prefix: string;
-  /** How long finished job ids are remembered, so they are never admitted twice (default 1 day). */
+  /**
+   * How long finished job ids are remembered, so they are never admitted twice (default 1 hour;
+   * at most MAX_DONE_JOBS of them in any case).
+   */
   doneRetentionMs?: number;
   /** Clock, for tests. */
   now?: () => number;
@@ -54,7 +57,8 @@ export interface ConcurrencyGateOptions {
 /** `max` of the flow's concurrency: a number, or 'unlimited'. */
 export type ConcurrencyMax = number | 'unlimited';
 
-type ScriptReply = [string, string, string[], string[]];
+/** status, detail, promoted (id, payload pairs), reclaimed, and for release the ids that held a place */
+type ScriptReply = [string, string, string[], string[], string[]?];
 
 /**
  * Per-flow lease semaphore with a FIFO wait list. A job is gated before it becomes runnable:
@@ -72,7 +76,7 @@ export class ConcurrencyGate {
   constructor(redis: Redis, options: ConcurrencyGateOptions) {
     this.redis = redis;
     this.prefix = options.prefix;
-    this.retentionMs = options.doneRetentionMs ?? 24 * 3600_000;
+    this.retentionMs = options.doneRetentionMs ?? 3600_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -141,8 +145,17 @@ export class ConcurrencyGate {
 
   /** Frees the job's slot (or wait place) for good and promotes the next jobs. Idempotent. */
   async release(flowId: string, jobId: string): Promise<{ released: boolean } & GateEffects> {
-    const [held, , promoted, reclaimed] = await this.call(RELEASE, flowId, [jobId]);
-    return { released: held === '1', promoted: pairs(promoted), reclaimed };
+    const { released, ...effects } = await this.releaseMany(flowId, [jobId]);
+    return { released: released.length > 0, ...effects };
+  }
+
+  /** release() for several jobs of a flow in one script call; `released` names those that held a place. */
+  async releaseMany(
+    flowId: string,
+    jobIds: readonly string[],
+  ): Promise<{ released: string[] } & GateEffects> {
+    const [, , promoted, reclaimed, held] = await this.call(RELEASE, flowId, jobIds);
+    return { released: held ?? [], promoted: pairs(promoted), reclaimed };
   }
 
   /** A worker shutting down gives the job back: it stays admitted, for another worker to start. */

@@ -9,6 +9,7 @@
  *            meta     HASH max (0 = unlimited)
  *            since    HASH job → when it entered the gate (the reconciler's grace period)
  * Global:    done     ZSET job → when it left the gate; a finished job is never admitted again
+ *                     (kept for the retention period, at most MAX_DONE_JOBS of the newest)
  *            seq      counter for the wait order
  *            flows    SET of flows with jobs in the gate (what the reconciler sweeps)
  *
@@ -17,6 +18,13 @@
  */
 import { RedisScript } from './redis-script.ts';
 
+/**
+ * Finished job ids the gate remembers at most (the newest). They guard against a late re-add of
+ * a finished job, a window of seconds (until the API has stored the job's end); a day of ids at
+ * thousands of runs a second would cost Redis gigabytes.
+ */
+export const MAX_DONE_JOBS = 200_000;
+
 const PRELUDE = `
 local active, wait, payloads, owners, meta, since, done, seqKey, flows =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
@@ -24,6 +32,7 @@ local now = tonumber(ARGV[1])
 local flowId = ARGV[2]
 local retention = tonumber(ARGV[3])
 local MAX_PROMOTIONS = 500
+local MAX_DONE = ${MAX_DONE_JOBS}
 
 local function leave(id)
   redis.call('ZREM', active, id)
@@ -70,6 +79,8 @@ local function tidy()
     redis.call('SADD', flows, flowId)
   end
   redis.call('ZREMRANGEBYSCORE', done, '-inf', now - retention)
+  local extra = redis.call('ZCARD', done) - MAX_DONE
+  if extra > 0 then redis.call('ZREMRANGEBYRANK', done, 0, extra - 1) end
 end
 `;
 
@@ -148,18 +159,20 @@ return 1
 `,
 );
 
-/** ARGV: jobId → {released (1|0), '', promoted, reclaimed}. Idempotent. */
+/** ARGV: jobIds... → {'', '', promoted, reclaimed, the ids that held a slot or wait place}. Idempotent. */
 export const RELEASE = new RedisScript(
   'gate-release',
   `${PRELUDE}
-local jobId = ARGV[4]
-local held = 0
-if redis.call('ZSCORE', active, jobId) or redis.call('ZSCORE', wait, jobId) then held = 1 end
-leave(jobId)
+local held = {}
+for i = 4, #ARGV do
+  local jobId = ARGV[i]
+  if redis.call('ZSCORE', active, jobId) or redis.call('ZSCORE', wait, jobId) then held[#held + 1] = jobId end
+  leave(jobId)
+end
 local reclaimed = reclaim()
 local promoted = promote()
 tidy()
-return {tostring(held), '', promoted, reclaimed}
+return {'', '', promoted, reclaimed, held}
 `,
 );
 

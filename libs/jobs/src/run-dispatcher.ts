@@ -101,6 +101,16 @@ export class RunDispatcher {
     return result;
   }
 
+  /** release() for several jobs of one flow, in one gate call. */
+  async releaseMany(
+    flowId: string,
+    jobIds: readonly string[],
+  ): Promise<GateEffects & { released: string[] }> {
+    const result = await this.gate.releaseMany(flowId, jobIds);
+    await this.enqueuePromoted(result);
+    return result;
+  }
+
   /**
    * Cancels on the gate side: a job that has not started leaves the gate (and the run queue) for
    * good; 'running' means its worker must be told.

@@ -163,6 +163,16 @@ describe('concurrency gate', () => {
     expect(second).toMatchObject({ released: false, promoted: [] });
   });
 
+  it('releases several jobs of a flow in one call, naming those that held a place', async () => {
+    const g = newGate();
+    for (const id of ['a', 'b', 'c']) await g.acquire('f', id, queue(1, `p-${id}`));
+    const result = await g.releaseMany('f', ['a', 'b', 'x']);
+    expect(result.released).toEqual(['a', 'b']);
+    expect(result.promoted).toEqual([{ jobId: 'c', payload: 'p-c' }]);
+    expect(await g.members('f')).toEqual({ active: ['c'], waiting: [] });
+    expect((await g.releaseMany('f', ['a'])).released).toEqual([]);
+  });
+
   it('refuses a busy flow in skip mode, naming the running job', async () => {
     newGate();
     await gate.acquire('f', 'a', queue(1));

@@ -1,3 +1,4 @@
+import { JobEventChunks1764200000000 } from '../modules/jobs/event-chunks.migration.ts';
 import { JobsSchema1764100000000 } from '../modules/jobs/jobs-schema.migration.ts';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.ts';
 
@@ -5,4 +6,8 @@ import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-s
  * Every migration, in order. A feature with its own tables adds its migration class here (with
  * a later timestamp); they run at start, each in its own transaction.
  */
-export const MIGRATIONS = [InitialSchema1764000000000, JobsSchema1764100000000] as const;
+export const MIGRATIONS = [
+  InitialSchema1764000000000,
+  JobsSchema1764100000000,
+  JobEventChunks1764200000000,
+] as const;

@@ -10,12 +10,13 @@ export interface LogInsert {
   fields: string | null;
 }
 
-export interface EventInsert {
+/** A job's stored events of one batch, as one row: the events as JSON, each with its seq. */
+export interface EventChunk {
   jobId: string;
-  seq: number;
-  type: string;
-  at: Date;
-  data: string;
+  firstSeq: number;
+  lastSeq: number;
+  /** JSON text of each event, `{"seq":…,"type":…,"at":…,…}` */
+  events: string[];
 }
 
 export interface ErrorInsert {
@@ -41,7 +42,8 @@ export interface Finish {
 /** What a batch of stream entries changes in PostgreSQL, coalesced per job. */
 export interface IngestBatch {
   logs: LogInsert[];
-  events: EventInsert[];
+  /** job → its stored events of the batch */
+  events: Map<string, EventChunk>;
   errors: ErrorInsert[];
   /** job → when it started and where */
   started: Map<string, { at: Date; workerId: string | null }>;
@@ -60,7 +62,7 @@ export interface IngestBatch {
 export function buildBatch(envelopes: readonly JobEventEnvelope[]): IngestBatch {
   const batch: IngestBatch = {
     logs: [],
-    events: [],
+    events: new Map(),
     errors: [],
     started: new Map(),
     stats: new Map(),
@@ -110,16 +112,16 @@ export function buildBatch(envelopes: readonly JobEventEnvelope[]): IngestBatch 
       case 'job.started': {
         const previous = batch.started.get(jobId);
         if (!previous || previous.at > at) batch.started.set(jobId, { at, workerId: workerId ?? null });
-        batch.events.push(stored(jobId, seq, event));
+        store(batch, jobId, seq, event);
         break;
       }
       case 'step.started':
-        batch.events.push(stored(jobId, seq, event));
+        store(batch, jobId, seq, event);
         break;
       case 'step.finished':
         setStats(jobId, event.stepId, seq, event.stats);
         batch.steps.push({ status: event.status, stats: event.stats });
-        batch.events.push(stored(jobId, seq, event));
+        store(batch, jobId, seq, event);
         break;
       case 'job.finished': {
         const previous = batch.finished.get(jobId);
@@ -133,7 +135,7 @@ export function buildBatch(envelopes: readonly JobEventEnvelope[]): IngestBatch 
             event,
           });
         }
-        batch.events.push(stored(jobId, seq, event));
+        store(batch, jobId, seq, event);
         break;
       }
     }
@@ -141,7 +143,14 @@ export function buildBatch(envelopes: readonly JobEventEnvelope[]): IngestBatch 
   return batch;
 }
 
-function stored(jobId: string, seq: number, event: JobEventEnvelope['event']): EventInsert {
-  const { type, at, ...data } = event;
-  return { jobId, seq, type, at: new Date(at), data: JSON.stringify(data) };
+function store(batch: IngestBatch, jobId: string, seq: number, event: JobEventEnvelope['event']): void {
+  const json = JSON.stringify({ seq, ...event });
+  const chunk = batch.events.get(jobId);
+  if (!chunk) {
+    batch.events.set(jobId, { jobId, firstSeq: seq, lastSeq: seq, events: [json] });
+    return;
+  }
+  chunk.firstSeq = Math.min(chunk.firstSeq, seq);
+  chunk.lastSeq = Math.max(chunk.lastSeq, seq);
+  chunk.events.push(json);
 }

@@ -133,17 +133,19 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
         ],
       );
     }
-    if (b.events.length > 0) {
+    if (b.events.size > 0) {
+      const chunks = [...b.events.values()];
+      // a batch stored again keeps the longer chunk; replay drops duplicate seqs of overlapping ones
       await tx.query(
-        `INSERT INTO job_events (job_id, seq, type, at, data)
-         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[])
-         ON CONFLICT DO NOTHING`,
+        `INSERT INTO job_event_chunks (job_id, first_seq, last_seq, events)
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::jsonb[])
+         ON CONFLICT (job_id, first_seq) DO UPDATE SET last_seq = EXCLUDED.last_seq, events = EXCLUDED.events
+          WHERE job_event_chunks.last_seq < EXCLUDED.last_seq`,
         [
-          b.events.map((e) => e.jobId),
-          b.events.map((e) => e.seq),
-          b.events.map((e) => e.type),
-          b.events.map((e) => e.at),
-          b.events.map((e) => stripNul(e.data)),
+          chunks.map((c) => c.jobId),
+          chunks.map((c) => c.firstSeq),
+          chunks.map((c) => c.lastSeq),
+          chunks.map((c) => stripNul(`[${c.events.join(',')}]`)),
         ],
       );
     }
@@ -265,9 +267,14 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
   ): Promise<void> {
     const { dispatcher } = this.redis;
     // the worker freed the slot already; this covers a worker that died right after reporting
-    const releases = [...batch.finished.keys()].map((jobId) =>
-      dispatcher.release(known.get(jobId)?.flowId ?? '', jobId),
-    );
+    const byFlow = new Map<string, string[]>();
+    for (const jobId of batch.finished.keys()) {
+      const flowId = known.get(jobId)?.flowId ?? '';
+      const jobIds = byFlow.get(flowId);
+      if (jobIds) jobIds.push(jobId);
+      else byFlow.set(flowId, [jobId]);
+    }
+    const releases = [...byFlow].map(([flowId, jobIds]) => dispatcher.releaseMany(flowId, jobIds));
     const live = this.publishLive(envelopes);
     const results = await Promise.allSettled([...releases, live]);
     for (const r of results) {

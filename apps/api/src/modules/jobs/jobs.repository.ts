@@ -337,7 +337,12 @@ export class JobsRepository {
   async eventsAfter(jobId: string, afterSeq: string, limit: number): Promise<StoredEventRow[]> {
     return await this.db.query<StoredEventRow[]>(
       `SELECT * FROM (
-          SELECT seq, type, at, data FROM job_events WHERE job_id = $1 AND seq > $2
+          SELECT DISTINCT ON (seq) seq, type, at, data FROM (
+            SELECT (e->>'seq')::bigint AS seq, e->>'type' AS type,
+                   to_timestamp((e->>'at')::double precision / 1000) AS at, e - 'seq' - 'type' - 'at' AS data
+              FROM job_event_chunks c, jsonb_array_elements(c.events) e
+             WHERE c.job_id = $1 AND c.last_seq > $2
+          ) chunked WHERE seq > $2
           UNION ALL
           SELECT seq, 'step.log', at,
                  jsonb_strip_nulls(jsonb_build_object('stepId', step_id, 'level', level, 'message', message, 'fields', fields))
