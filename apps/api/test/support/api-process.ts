@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 export const API_DIR = fileURLToPath(new URL('../../', import.meta.url));
@@ -63,7 +64,7 @@ export interface ApiProcess {
     sql: string,
     params?: unknown[],
   ): Promise<R[]>;
-  /** SIGTERM, wait for exit, drop the database (unless keepDatabase). */
+  /** SIGTERM, wait for exit, drop the database (unless keepDatabase or replicaOf). */
   stop(): Promise<void>;
 }
 
@@ -76,6 +77,11 @@ export interface StartOptions {
   noToken?: boolean;
   /** How long to wait for /health, default 60 s. */
   timeoutMs?: number;
+  /**
+   * Start another replica of this API: its environment but the port (so the same database, left
+   * in place on stop, Redis prefix, secret key and admin), then `env`.
+   */
+  replicaOf?: ApiProcess;
 }
 
 let built = false;
@@ -123,10 +129,14 @@ export function baseEnv(databaseName: string, port: number, secretKey: string): 
 
 export async function startApi(options: StartOptions = {}): Promise<ApiProcess> {
   buildApi();
-  const databaseName = uniqueDatabaseName();
+  const primary = options.replicaOf;
+  const databaseName = primary?.databaseName ?? uniqueDatabaseName();
   const port = await freePort();
-  const secretKey = randomBytes(32).toString('base64');
-  const env = { ...baseEnv(databaseName, port, secretKey), ...options.env };
+  const secretKey = primary?.secretKey ?? randomBytes(32).toString('base64');
+  const env: Record<string, string> = primary
+    ? { ...primary.env, PORT: String(port), ...options.env }
+    : { ...baseEnv(databaseName, port, secretKey), ...options.env };
+  const keepDatabase = options.keepDatabase === true || primary !== undefined;
   const child = spawn(process.execPath, [API_MAIN], { env, cwd: API_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -145,7 +155,10 @@ export async function startApi(options: StartOptions = {}): Promise<ApiProcess> 
     }
     await pool?.end();
     pool = undefined;
-    if (!options.keepDatabase) await dropDatabase(new URL(databaseUrl).pathname.slice(1));
+    if (!keepDatabase) {
+      await dropDatabase(new URL(databaseUrl).pathname.slice(1));
+      if (env.JUNCTION_REDIS_PREFIX) await deleteRedisPrefix(env.JUNCTION_REDIS_PREFIX);
+    }
   };
 
   try {
@@ -248,6 +261,24 @@ async function waitForHealth(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`the API did not answer /health within ${timeoutMs} ms:\n${output()}`);
+}
+
+/** Deletes the queues, streams and gate keys a test API (and its workers) left under its prefix. */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } catch {
+    // Redis gone: nothing to tidy
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export async function dropDatabase(name: string): Promise<void> {

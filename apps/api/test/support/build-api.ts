@@ -3,7 +3,7 @@
  * test helper, so test files starting in parallel build once and never read a half-written dist.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,11 @@ const inputs = [
   join(apiDir, '..', '..', 'tsconfig.base.json'),
 ];
 const sourceTime = Math.max(...inputs.map(newestMtime));
-if (!existsSync(stamp) || statSync(stamp).mtimeMs < sourceTime) {
+// The stamp holds the newest source time the build saw when it started: a file saved while tsc
+// ran is newer than that and rebuilds next time (the stamp's own mtime, taken at the end, would
+// hide it).
+const built = existsSync(stamp) ? Number(readFileSync(stamp, 'utf8')) : Number.NaN;
+if (!(built >= sourceTime)) {
   const tsc = createRequire(join(apiDir, '..', '..', 'package.json')).resolve('typescript/bin/tsc');
   const result = spawnSync(process.execPath, [tsc, '-p', join(apiDir, 'tsconfig.json')], {
     stdio: 'inherit',
@@ -35,5 +39,5 @@ if (!existsSync(stamp) || statSync(stamp).mtimeMs < sourceTime) {
   if (!existsSync(join(apiDir, 'dist', 'main.js'))) process.exit(result.status ?? 1);
   if (result.status !== 0)
     process.stderr.write('build-api: tsc reported errors (above); running the emitted code\n');
-  writeFileSync(stamp, new Date().toISOString());
+  writeFileSync(stamp, String(sourceTime));
 }
