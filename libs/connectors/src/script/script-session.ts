@@ -7,7 +7,7 @@ export const IDLE_DISPOSE_MS = 30_000;
 
 /**
  * The sandbox of one step execution (a context in a pooled isolate), created on its first page
- * and reused for later pages, so a script's globals last across the pages of a step.
+ * and reused for later pages of the step.
  *
  * It ends (the context dropped, the isolate back in the pool) when the engine reports the step
  * finished, or else whichever comes first: the runner's shared resources closing,
