@@ -97,6 +97,57 @@ describe('database steps in a flow run by the engine', () => {
     expect(count.rows[0]).toEqual({ n: 993, first: 'ITEM 1' });
   });
 
+  it('retries a page after a transient failure from the batch that failed, not from the start', async () => {
+    const flaky = uniqueTable('flow_flaky');
+    // the first attempt to write row 5 fails as a serialization failure (retryable); a sequence,
+    // since it is not rolled back with the failed statement
+    await admin.query(`CREATE TABLE ${flaky} (id int PRIMARY KEY, name text)`);
+    await admin.query(`CREATE SEQUENCE ${flaky}_tries`);
+    await admin.query(`
+      CREATE FUNCTION ${flaky}_fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.id = 5 AND nextval('${flaky}_tries') = 1 THEN
+          RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await admin.query(
+      `CREATE TRIGGER fail_once BEFORE INSERT ON ${flaky} FOR EACH ROW EXECUTE FUNCTION ${flaky}_fail_once()`,
+    );
+    try {
+      const { result, events } = await run({
+        name: 'flaky write',
+        steps: [
+          {
+            id: 'read',
+            use: 'database.query',
+            connection: PG,
+            with: { sql: `SELECT id, name FROM ${source} WHERE id <= 6 ORDER BY id` },
+          },
+          {
+            id: 'save',
+            use: 'database.write',
+            connection: PG,
+            // three batches of two rows in one page: batches 1 and 2 are committed when 3 fails
+            with: { table: flaky, batchSize: 2 },
+            retry: { attempts: 3, backoff: 'fixed', delayMs: 10, jitter: false },
+          },
+        ],
+      });
+      expect(result.status).toBe('completed');
+      expect(result.errorCount).toBe(0);
+      expect(result.stats.save).toMatchObject({ in: 6, out: 6, errors: 0 });
+      const rows = await admin.query(`SELECT id FROM ${flaky} ORDER BY id`);
+      expect(rows.rows.map((r: { id: number }) => r.id)).toEqual([1, 2, 3, 4, 5, 6]);
+      const logs = events.filter((e) => e.type === 'step.log').map((e) => (e as { message: string }).message);
+      expect(logs.some((m) => m.includes('retrying the page from row 4'))).toBe(true);
+    } finally {
+      await admin.query(`DROP TABLE IF EXISTS ${flaky}`);
+      await admin.query(`DROP FUNCTION IF EXISTS ${flaky}_fail_once()`);
+      await admin.query(`DROP SEQUENCE IF EXISTS ${flaky}_tries`);
+    }
+  });
+
   it('runs database.execute once per record with the record bound, across databases', async () => {
     const { result } = await run({
       name: 'audit',
