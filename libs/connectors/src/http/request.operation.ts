@@ -50,6 +50,16 @@ export const RequestInput = z.strictObject({
     .default(500)
     .meta({ description: 'First backoff, doubled each retry, when the server gives no Retry-After' }),
   responseType: z.enum(['auto', 'json', 'text', 'xml']).default('auto'),
+  maxResponseBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(1024 * 1024 * 1024)
+    .default(16 * 1024 * 1024)
+    .meta({
+      description:
+        'Largest response body read, in bytes (default 16 MiB); a larger one fails the record without being read whole',
+    }),
   failOnStatus: z
     .boolean()
     .default(true)
@@ -147,13 +157,19 @@ function resolveUrl(raw: string, baseUrl: string | undefined): URL {
 
 type Attempt = { ok: true; response: Response; text: string } | { ok: false; error: ConnectorError };
 
-async function attempt(ctx: RequestEnv, call: PreparedCall, timeoutMs: number): Promise<Attempt> {
+async function attempt(
+  ctx: RequestEnv,
+  call: PreparedCall,
+  timeoutMs: number,
+  maxBytes: number,
+): Promise<Attempt> {
   const timeout = AbortSignal.timeout(timeoutMs);
   try {
     const response = await fetch(call.url, { ...call.init, signal: AbortSignal.any([ctx.signal, timeout]) });
-    return { ok: true, response, text: await response.text() };
+    return { ok: true, response, text: await readText(response, maxBytes, call) };
   } catch (e) {
     if (ctx.signal.aborted) throw abortError(ctx.signal);
+    if (e instanceof ResponseTooLarge) return { ok: false, error: e };
     if (timeout.aborted)
       return {
         ok: false,
@@ -163,9 +179,38 @@ async function attempt(ctx: RequestEnv, call: PreparedCall, timeoutMs: number): 
   }
 }
 
+/** A response body over maxResponseBytes: not retried (the same request gets the same answer). */
+class ResponseTooLarge extends ConnectorError {
+  constructor(call: PreparedCall, limit: number) {
+    super(`${call.label}: the response body is larger than maxResponseBytes (${limit} bytes)`, {
+      retryable: false,
+    });
+  }
+}
+
+/** The body as text, read chunk by chunk up to `limit` bytes (a declared larger length is refused unread). */
+async function readText(response: Response, limit: number, call: PreparedCall): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) {
+    await response.body?.cancel();
+    throw new ResponseTooLarge(call, limit);
+  }
+  if (!response.body) return '';
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = '';
+  // leaving the loop early (too large) cancels the stream and frees the connection
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > limit) throw new ResponseTooLarge(call, limit);
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
 async function send(ctx: RequestEnv, input: RequestInput, call: PreparedCall): Promise<HttpResponseRecord> {
   for (let n = 0; ; n++) {
-    const result = await attempt(ctx, call, input.timeoutMs);
+    const result = await attempt(ctx, call, input.timeoutMs, input.maxResponseBytes);
     const retriesLeft = n < input.retries;
     if (!result.ok) {
       if (!retriesLeft || !result.error.retryable) throw withAttempts(result.error, n + 1);

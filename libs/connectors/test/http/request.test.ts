@@ -219,6 +219,32 @@ describe('http.request', () => {
     expect(out).toMatchObject({ status: 400, body: { error: 'name is required' } });
   });
 
+  it('refuses a response body over maxResponseBytes, declared or streamed, without retrying', async () => {
+    let calls = 0;
+    server.route('/big-declared', (_req, res) => {
+      calls++;
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 2048 }).end('x'.repeat(2048));
+    });
+    // chunked: no length up front, so the limit is found while reading
+    server.route('/big-chunked', (_req, res) => {
+      calls++;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('y'.repeat(1000));
+      res.end('y'.repeat(1000));
+    });
+    for (const path of ['/big-declared', '/big-chunked']) {
+      const failure = await call({ url: `${server.url}${path}`, maxResponseBytes: 1024 }).catch(
+        (e: unknown) => e,
+      );
+      expect(failure).toBeInstanceOf(ConnectorError);
+      expect((failure as ConnectorError).retryable).toBe(false);
+      expect((failure as Error).message).toContain('larger than maxResponseBytes (1024 bytes)');
+    }
+    expect(calls).toBe(2);
+    const fits = await call({ url: `${server.url}/big-chunked`, maxResponseBytes: 2000 });
+    expect(fits.body).toBe('y'.repeat(2000));
+  });
+
   it('times out a slow response', async () => {
     const started = Date.now();
     const error = await call({ url: `${server.url}/slow`, timeoutMs: 200, retries: 0 }).catch(
