@@ -41,6 +41,12 @@ module.exports = {
       to: { path: '^(libs/(?!protocol/)|apps/)' },
     },
     {
+      name: 'telemetry-imports-nothing-of-ours',
+      severity: 'error',
+      from: { path: '^libs/telemetry/' },
+      to: { path: '^(libs/(?!telemetry/)|apps/)' },
+    },
+    {
       name: 'libs-use-no-server-frameworks',
       severity: 'error',
       from: { path: '^libs/' },

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { PinoLogger } from 'nestjs-pino';
+import { startTracing } from '@junction/telemetry';
 import { createApp } from './app.ts';
 import { ConfigurationError, loadConfig } from './config/app-config.ts';
 
@@ -16,6 +17,9 @@ async function main(): Promise<void> {
     process.stderr.write(`junction-api: ${e.message}\n`);
     process.exit(2);
   }
+  // spans go out only when OTEL_EXPORTER_OTLP_ENDPOINT is set; flushed once the app has closed
+  const tracing = startTracing('junction-api');
+  process.once('beforeExit', () => void tracing.shutdown());
   let app;
   try {
     app = await createApp(config);

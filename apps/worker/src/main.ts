@@ -3,6 +3,7 @@
  * (REDIS_URL, JUNCTION_SECRET_KEY, WORKER_CONCURRENCY, WORKER_PORT, WORKER_SHUTDOWN_GRACE_MS).
  */
 import { pino } from 'pino';
+import { startTracing } from '@junction/telemetry';
 import { WorkerApp } from './worker-app.ts';
 import { WorkerConfigError, loadWorkerConfig } from './worker-config.ts';
 
@@ -20,6 +21,8 @@ if (config.usesDevelopmentKey) {
   logger.warn('JUNCTION_SECRET_KEY is not set: using the public development key; secrets are not protected');
 }
 
+// spans go out only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+const tracing = startTracing('junction-worker');
 const app = new WorkerApp(config, logger);
 let signals = 0;
 const stop = (signal: string) => {
@@ -29,13 +32,16 @@ const stop = (signal: string) => {
     process.exit(1);
   }
   logger.info({ signal }, 'stop requested');
-  app.stop().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      logger.fatal({ error: String(error) }, 'shutdown failed');
-      process.exit(1);
-    },
-  );
+  app
+    .stop()
+    .then(() => tracing.shutdown())
+    .then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.fatal({ error: String(error) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
 };
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));

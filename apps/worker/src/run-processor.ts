@@ -20,6 +20,7 @@ import {
   type RunOutcome,
 } from '@junction/protocol';
 import { JobEventSink } from './job-event-sink.ts';
+import { RunTrace } from './run-tracing.ts';
 import type { WorkerConfig } from './worker-config.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
 
@@ -104,6 +105,7 @@ export class RunProcessor {
     const log = logger.child({ jobId, flowId: payload.flowId });
     let leaseTimer: NodeJS.Timeout | undefined;
     let outcome: RunOutcome;
+    let runTrace: RunTrace;
     let startedAt = 0;
     try {
       const claim = await this.deps.gate.start(payload.flowId, jobId, config.workerId, config.leaseMs);
@@ -118,12 +120,14 @@ export class RunProcessor {
       leaseTimer = this.keepLease(payload, run, log);
       this.deps.metrics.running.inc();
       startedAt = performance.now();
-      outcome = await this.run(job, payload, run, log);
+      runTrace = new RunTrace(payload, config.workerId);
+      outcome = await this.run(job, payload, run, log, runTrace);
     } finally {
       clearInterval(leaseTimer);
       this.active.delete(jobId);
       if (startedAt > 0) this.deps.metrics.running.dec();
     }
+    runTrace.end(run.handBack ? 'handed_back' : outcome);
 
     if (run.handBack) {
       await this.handBack(job, token, payload, log);
@@ -136,7 +140,13 @@ export class RunProcessor {
     return outcome;
   }
 
-  private async run(job: Job, payload: JobPayload, run: ActiveRun, log: Logger): Promise<RunOutcome> {
+  private async run(
+    job: Job,
+    payload: JobPayload,
+    run: ActiveRun,
+    log: Logger,
+    runTrace: RunTrace,
+  ): Promise<RunOutcome> {
     const { config, metrics } = this.deps;
     let lastProgress = performance.now();
     const sink = new JobEventSink(this.deps.publisher, {
@@ -148,6 +158,7 @@ export class RunProcessor {
       finishing: (event) => this.finishing(event, run),
       onEvent: (event) => {
         metrics.events.inc();
+        runTrace.onEvent(event);
         if (event.type !== 'step.finished' && event.type !== 'step.stats') return;
         const now = performance.now();
         if (now - lastProgress < PROGRESS_EVERY_MS) return;

@@ -41,6 +41,13 @@ export const JobPayloadV1Schema = z.object({
   resume: JobResumeSchema.optional(),
   attempt: z.number().int().min(1),
   parentJobId: z.string().min(1).optional(),
+  /**
+   * W3C trace context of the request that created the job, so the worker's spans join its trace.
+   * Optional and additive: a worker that predates it drops it (unknown keys are stripped).
+   */
+  trace: z
+    .object({ traceparent: z.string().max(256), tracestate: z.string().max(512).optional() })
+    .optional(),
 });
 export type JobPayloadV1 = z.output<typeof JobPayloadV1Schema>;
 

@@ -5,6 +5,7 @@ import type { EntityManager } from 'typeorm';
 import { resolveParams, type Flow } from '@junction/flow';
 import type { Admission, RunConcurrency } from '@junction/jobs';
 import type { JobPayload, JobTrigger } from '@junction/protocol';
+import { SpanKind, SpanStatusCode, trace } from '@junction/telemetry';
 import { errorBody, invalidRequest } from '../../common/error-body.ts';
 import { FlowsService } from '../flows/flows.service.ts';
 import { JobPayloadsService, type RunnableVersion } from './job-payloads.service.ts';
@@ -133,6 +134,41 @@ export class JobDispatchService {
       onlyIfCurrent?: boolean;
     } = {},
   ): Promise<CreatedJob> {
+    // the trace of a job starts here; its payload carries the context to the worker's spans
+    return tracer.startActiveSpan(
+      'junction.job.create',
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'junction.flow.id': version.flowId,
+          'junction.flow.version_id': version.versionId,
+          'junction.job.id': job.id,
+        },
+      },
+      async (span) => {
+        try {
+          const created = await this.createTraced(version, job, options);
+          span.setAttribute('junction.job.admission', created.admission?.status ?? 'deferred');
+          return created;
+        } catch (error) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  private async createTraced(
+    version: RunnableVersion,
+    job: NewJob,
+    options: {
+      resumeRecords?: Array<Record<string, unknown>>;
+      extra?: (tx: EntityManager, row: JobRow) => Promise<void>;
+      onlyIfCurrent?: boolean;
+    },
+  ): Promise<CreatedJob> {
     const concurrency = concurrencyOf(version.definition);
     // the payload is built before the row exists: a missing connection is a 400, not a dead job
     const payload = await this.payloads.build({
@@ -255,6 +291,8 @@ export class JobDispatchService {
     await this.redis.dispatcher.enqueue(await this.payloads.forJob(row));
   }
 }
+
+const tracer = trace.getTracer('junction-api');
 
 /** The flow got a new version (or was deleted) since this process validated the one it tried. */
 class StaleVersionError extends Error {}

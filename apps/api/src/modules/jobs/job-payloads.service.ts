@@ -1,6 +1,7 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { FlowSchema, type Flow, type Step } from '@junction/flow';
 import { encryptSecret, type JobPayload, type JobTrigger } from '@junction/protocol';
+import { currentTraceCarrier } from '@junction/telemetry';
 import type { AppConfig } from '../../config/app-config.ts';
 import { APP_CONFIG } from '../../config/config.module.ts';
 import { errorBody } from '../../common/error-body.ts';
@@ -48,6 +49,8 @@ export class JobPayloadsService {
     const connections: Record<string, string> = {};
     for (const [name, config] of Object.entries(resolved))
       connections[name] = encryptSecret(JSON.stringify(config), this.key);
+    // the worker's spans join the trace of whatever created the job (see JobDispatchService.create)
+    const trace = currentTraceCarrier();
     return {
       schemaVersion: 1,
       jobId: input.jobId,
@@ -60,6 +63,7 @@ export class JobPayloadsService {
       attempt: input.attempt,
       ...(input.parentJobId ? { parentJobId: input.parentJobId } : {}),
       ...(input.resume ? { resume: input.resume } : {}),
+      ...(trace ? { trace } : {}),
     };
   }
 
