@@ -1,22 +1,23 @@
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startApi, type ApiProcess } from '../../apps/api/test/support/api-process.ts';
 import { PG_URL, startJobsEnv, type JobView, type JobsEnv } from '../support/jobs-env.ts';
+import {
+  createRunsTable,
+  overlapping,
+  timedFlow,
+  waitFinished,
+  type RunsTable,
+} from '../support/timed-runs.ts';
 
 let env: JobsEnv;
 let replica: ApiProcess;
-let db: pg.Pool;
-const table = `e2e_replica_runs_${randomBytes(4).toString('hex')}`;
+let table: RunsTable;
 
 beforeAll(async () => {
-  db = new pg.Pool({ connectionString: PG_URL, max: 2 });
-  await db.query(
-    `CREATE TABLE ${table} (job_id uuid, n int, started_at timestamptz, finished_at timestamptz)`,
-  );
+  table = await createRunsTable();
   // short leases, so a killed worker's job is declared lost within seconds
   env = await startJobsEnv({ workers: 2, workerEnv: { JUNCTION_LEASE_MS: '2000' } });
   // a second API process on the same database, Redis prefix and key, with a token of its own
@@ -27,35 +28,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await replica?.stop();
   await env?.stop();
-  await db?.query(`DROP TABLE IF EXISTS ${table}`);
-  await db?.end();
+  await table?.drop();
 });
-
-interface Run {
-  job_id: string;
-  n: number;
-  started_at: Date;
-  finished_at: Date | null;
-}
 
 async function runOn(api: ApiProcess, flowId: string, params: Record<string, unknown>): Promise<JobView> {
   const res = await api.request<JobView>('POST', `/api/v1/flows/${flowId}/run`, { body: { params } });
   if (res.status !== 201) throw new Error(`run on ${api.baseUrl}: ${res.status} ${res.text}`);
   return res.body;
-}
-
-async function waitAll(flowId: string, count: number, timeoutMs: number): Promise<JobView[]> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const list = await env.api.request<{ items: JobView[] }>(
-      'GET',
-      `/api/v1/jobs?flowId=${flowId}&status=completed,failed,cancelled&limit=500`,
-    );
-    if (list.body.items.length >= count) return list.body.items;
-    if (Date.now() > end)
-      throw new Error(`${count - list.body.items.length} jobs not finished in ${timeoutMs} ms`);
-    await sleep(250);
-  }
 }
 
 async function active(flowId: string): Promise<JobView[]> {
@@ -74,30 +53,7 @@ function eventsIngested(metrics: string): number {
 
 describe('per-flow concurrency across two API replicas', () => {
   it('runs 100 requests sent to both replicas one at a time, each exactly once', async () => {
-    const flowId = await env.createFlow({
-      name: 'two-replicas',
-      concurrency: { max: 1 },
-      params: { n: { type: 'integer', required: true } },
-      steps: [
-        {
-          id: 'begin',
-          use: 'database.execute',
-          connection: 'pg',
-          with: {
-            sql: `INSERT INTO ${table} (job_id, n, started_at) VALUES ({{ job.id }}::uuid, {{ params.n }}, clock_timestamp())`,
-          },
-        },
-        { id: 'work', use: 'database.execute', connection: 'pg', with: { sql: 'SELECT pg_sleep(0.02)' } },
-        {
-          id: 'end',
-          use: 'database.execute',
-          connection: 'pg',
-          with: {
-            sql: `UPDATE ${table} SET finished_at = clock_timestamp() WHERE job_id = {{ job.id }}::uuid`,
-          },
-        },
-      ],
-    });
+    const flowId = await env.createFlow(timedFlow(table, 'two-replicas', 1, 20));
     const ingestedBefore = await Promise.all(
       [env.api, replica].map(async (api) =>
         eventsIngested((await api.request<string>('GET', '/metrics')).text),
@@ -107,24 +63,19 @@ describe('per-flow concurrency across two API replicas', () => {
     // all at once, every other request to the other replica
     const apis = [env.api, replica];
     const jobs = await Promise.all(Array.from({ length: 100 }, (_, n) => runOn(apis[n % 2], flowId, { n })));
-    const finished = await waitAll(flowId, jobs.length, 120_000);
+    const finished = await waitFinished(env, flowId, jobs.length, 120_000);
     expect(
       finished.filter((j) => j.status !== 'completed').map((j) => ({ status: j.status, error: j.error })),
     ).toEqual([]);
 
-    const runs = (await db.query<Run>(`SELECT * FROM ${table} ORDER BY started_at`)).rows;
+    const runs = await table.runs('two-replicas');
     // every job ran exactly once: one row each, and no row of a job nobody asked for
     const perJob = new Map<string, number>();
     for (const r of runs) perJob.set(r.job_id, (perJob.get(r.job_id) ?? 0) + 1);
     expect([...perJob.values()].filter((c) => c !== 1)).toEqual([]);
     expect([...perJob.keys()].sort()).toEqual(jobs.map((j) => j.id).sort());
-    for (let i = 1; i < runs.length; i++) {
-      expect(runs[i - 1].finished_at).not.toBeNull();
-      // no two runs overlap: each starts after the previous one finished
-      expect(runs[i].started_at.getTime()).toBeGreaterThanOrEqual(
-        (runs[i - 1].finished_at as Date).getTime(),
-      );
-    }
+    // no two runs overlap: each starts after the previous one finished
+    expect(overlapping(runs)).toEqual([]);
 
     // the two replicas' jobs interleave, but each replica's jobs run in the order it committed them
     const seq = new Map(

@@ -20,6 +20,15 @@ interface PendingCreate {
   onlyIfCurrent: boolean;
 }
 
+export interface CreateOptions {
+  /** Records a retry-errors job feeds back in (its payload carries them). */
+  resumeRecords?: Array<Record<string, unknown>>;
+  /** More writes in the transaction that inserts the row. */
+  extra?: (tx: EntityManager, row: JobRow) => Promise<void>;
+  /** Insert only while the version is the flow's current one; else StaleVersionError. */
+  onlyIfCurrent?: boolean;
+}
+
 export interface CreatedJob {
   job: JobRow;
   admission: Admission | undefined;
@@ -124,16 +133,7 @@ export class JobDispatchService {
    * Creates the row (the caller may add writes to the same transaction with `extra`), then admits
    * the job on the gate. A flow with onBusy skip that is busy gets its row removed and a 409.
    */
-  async create(
-    version: RunnableVersion,
-    job: NewJob,
-    options: {
-      resumeRecords?: Array<Record<string, unknown>>;
-      extra?: (tx: EntityManager, row: JobRow) => Promise<void>;
-      /** Insert only while the version is the flow's current one; else StaleVersionError. */
-      onlyIfCurrent?: boolean;
-    } = {},
-  ): Promise<CreatedJob> {
+  async create(version: RunnableVersion, job: NewJob, options: CreateOptions = {}): Promise<CreatedJob> {
     // the trace of a job starts here; its payload carries the context to the worker's spans
     return tracer.startActiveSpan(
       'junction.job.create',
@@ -163,11 +163,7 @@ export class JobDispatchService {
   private async createTraced(
     version: RunnableVersion,
     job: NewJob,
-    options: {
-      resumeRecords?: Array<Record<string, unknown>>;
-      extra?: (tx: EntityManager, row: JobRow) => Promise<void>;
-      onlyIfCurrent?: boolean;
-    },
+    options: CreateOptions,
   ): Promise<CreatedJob> {
     const concurrency = concurrencyOf(version.definition);
     // the payload is built before the row exists: a missing connection is a 400, not a dead job
