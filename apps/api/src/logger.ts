@@ -15,7 +15,8 @@ export function loggerOptions(config: AppConfig): Params {
         req: (req: { id?: unknown; method?: string; url?: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          // ?access_token= (SSE from browsers) is a credential: never logged
+          url: req.url?.replace(/([?&]access_token=)[^&]*/gi, '$1[redacted]'),
         }),
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       },

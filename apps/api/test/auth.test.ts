@@ -48,6 +48,32 @@ describe('authentication', () => {
     expect(list.status).toBe(200);
   });
 
+  it('takes ?access_token= on the live events stream only (EventSource sends no headers), never logging it', async () => {
+    const missingJob = '00000000-0000-4000-8000-000000000000';
+    const events = await api.request<{ message: string }>(
+      'GET',
+      `/api/v1/jobs/${missingJob}/events?access_token=${api.token}`,
+      { token: null },
+    );
+    // past authentication: the job does not exist
+    expect(events.status).toBe(404);
+
+    const elsewhere = await api.request('GET', `/api/v1/flows?access_token=${api.token}`, { token: null });
+    expect(elsewhere.status).toBe(401);
+    const forged = await api.request<{ message: string }>(
+      'GET',
+      `/api/v1/jobs/${missingJob}/events?access_token=${api.token.slice(0, -4)}AAAA`,
+      { token: null },
+    );
+    expect(forged.status).toBe(401);
+    expect(forged.body.message).toBe('invalid bearer token');
+
+    // the 4xx answers above are logged (as warnings) with the token masked
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(api.output()).toContain('access_token=[redacted]');
+    expect(api.output()).not.toContain(api.token);
+  });
+
   it('answers the same 401 for a wrong password and an unknown email', async () => {
     const wrong = await api.request('POST', '/api/v1/auth/token', {
       body: { email: ADMIN_EMAIL, password: 'not it' },

@@ -2,12 +2,15 @@ import { Injectable, UnauthorizedException, type CanActivate, type ExecutionCont
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { errorBody } from '../../common/error-body.ts';
-import { IS_PUBLIC } from '../../common/public.decorator.ts';
+import { IS_PUBLIC, QUERY_TOKEN } from '../../common/public.decorator.ts';
 import { AuthService, type AuthUser } from './auth.service.ts';
 
 export type AuthenticatedRequest = FastifyRequest & { user?: AuthUser };
 
-/** Global: every route needs `Authorization: Bearer <token>` unless marked @Public(). */
+/**
+ * Global: every route needs `Authorization: Bearer <token>` unless marked @Public(); routes marked
+ * @QueryTokenAllowed() also take `?access_token=`.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   private readonly reflector: Reflector;
@@ -26,6 +29,16 @@ export class AuthGuard implements CanActivate {
     if (isPublic === true || context.getType() !== 'http') return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
+    const queryToken = (request.query as Record<string, unknown> | undefined)?.access_token;
+    if (
+      (header === undefined || header.trim() === '') &&
+      typeof queryToken === 'string' &&
+      queryToken !== '' &&
+      this.reflector.get<boolean | undefined>(QUERY_TOKEN, context.getHandler()) === true
+    ) {
+      request.user = await this.auth.verifyToken(queryToken);
+      return true;
+    }
     if (header === undefined || header.trim() === '')
       throw new UnauthorizedException(
         errorBody(
