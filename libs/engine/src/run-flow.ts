@@ -18,6 +18,7 @@ import { runSteps } from './run-steps.ts';
 import type { RunContext, Scope } from './scope.ts';
 import { SharedResources } from './shared-resources.ts';
 import { StepTrackers } from './stats.ts';
+import { withStragglers } from './stragglers.ts';
 import { onePage, pagesOf } from './streams.ts';
 
 const DEFAULT_PAGE_SIZE = 1000;
@@ -40,6 +41,17 @@ const DEFAULT_PAGE_SIZE = 1000;
  * - cancelling through options.signal aborts every running operation; the run ends `cancelled`.
  */
 export async function runFlow(flow: Flow, options: RunOptions): Promise<RunResult> {
+  // params and the resume point are checked before anything starts (and any event is sent)
+  const { problems } = resolveParams(flow.params, options.params ?? {});
+  if (problems.length > 0) throw new FlowValidationError(problems);
+  if (options.resume) planResume(flow, options.resume.stepId);
+  const { result, events } = await withStragglers(() => execute(flow, options));
+  // sent once what a cancel abandoned has wound down: `cancelled` means stopped
+  events.emit({ type: 'job.finished', ...result });
+  return result;
+}
+
+async function execute(flow: Flow, options: RunOptions): Promise<{ result: RunResult; events: RunEvents }> {
   const steps = flow.steps;
   const onFailure = flow.onFailure;
   const { values: params, problems } = resolveParams(flow.params, options.params ?? {});
@@ -151,8 +163,7 @@ export async function runFlow(flow: Flow, options: RunOptions): Promise<RunResul
     durationMs: Math.round(performance.now() - startedAt),
     ...(status === 'completed' && output !== undefined ? { output } : {}),
   };
-  events.emit({ type: 'job.finished', ...result });
-  return result;
+  return { result, events };
 }
 
 /** The failure handlers: `error` in scope and as their single input record. Their own failure is logged. */

@@ -1,19 +1,30 @@
 import { abortReason } from './errors.ts';
+import { stragglerBin } from './stragglers.ts';
 
 const noop = (): void => undefined;
 
 /**
  * Settles with the promise, or rejects as soon as the signal aborts: a connector that ignores its
- * signal cannot hold up cancellation. The abandoned promise's rejection is swallowed.
+ * signal cannot hold up cancellation. The abandoned promise's rejection is swallowed, and the run
+ * gives it STRAGGLER_WAIT_MS to settle before it ends (stragglers.ts).
  */
 export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  // the run waits (bounded) for an abandoned operation to wind down before it ends
+  const bin = stragglerBin();
+  const abandon = (): void => {
+    const settled = promise.catch(noop);
+    if (bin) {
+      bin.add(settled);
+      void settled.then(() => bin.delete(settled));
+    }
+  };
   if (signal.aborted) {
-    promise.catch(noop);
+    abandon();
     return Promise.reject(abortReason(signal));
   }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
-      promise.catch(noop);
+      abandon();
       reject(abortReason(signal));
     };
     signal.addEventListener('abort', onAbort, { once: true });

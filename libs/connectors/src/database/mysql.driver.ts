@@ -1,5 +1,5 @@
 import type mysql from 'mysql2';
-import type { FlowRecord, Page, StepLogger } from '@junction/flow';
+import { errorMessage, type FlowRecord, type Page, type StepLogger } from '@junction/flow';
 import { abortError, whenAborted } from '../shared/abort.ts';
 import { lazyImport } from '../shared/lazy-import.ts';
 import { describeTarget, type DatabaseConnection } from './connection.schema.ts';
@@ -36,7 +36,12 @@ interface Lease {
   /** Its statement may still be running, or its rows still coming: never reuse it. */
   broken: boolean;
   abandoned?: boolean;
+  /** The KILL QUERY sent on abort; the lease is given back only once it has settled. */
+  killing?: Promise<void>;
 }
+
+/** How long an abort waits for the server to stop the statement. */
+const KILL_WAIT_MS = 2_000;
 
 type Outcome =
   mysql.RowDataPacket[] | mysql.RowDataPacket[][] | mysql.ResultSetHeader | mysql.ResultSetHeader[];
@@ -69,14 +74,20 @@ export async function openMysql(c: DatabaseConnection, log: StepLogger): Promise
     lease.abandoned = true;
     // the dropped socket may surface as an 'error' event after the pool stopped listening
     lease.conn.on('error', () => undefined);
-    killQuery(driver, config, lease.conn.threadId, log);
+    lease.killing = killQuery(driver, config, lease.conn.threadId, log);
     lease.conn.destroy();
     (lease.conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
   };
 
-  const release = (lease: Lease): void => {
+  /**
+   * Gives the connection back (dropped if broken), once a KILL QUERY sent on abort has settled:
+   * the run ends only when the server has stopped the statement, so a process exiting right
+   * after a cancelled run leaves nothing running.
+   */
+  const release = async (lease: Lease): Promise<void> => {
     if (lease.broken) abandon(lease);
     else lease.conn.release();
+    if (lease.killing) await lease.killing;
   };
 
   return {
@@ -120,7 +131,7 @@ export async function openMysql(c: DatabaseConnection, log: StepLogger): Promise
         // Leaving early leaves unread rows on the wire: that connection cannot serve anyone else.
         if (!finished) lease.broken = true;
         rows.destroy();
-        release(lease);
+        await release(lease);
       }
     },
 
@@ -148,7 +159,7 @@ export async function openMysql(c: DatabaseConnection, log: StepLogger): Promise
         if (signal.aborted) throw abortError(signal);
         throw toConnectorError(e, 'mysql', target);
       } finally {
-        release(lease);
+        await release(lease);
       }
     },
 
@@ -184,7 +195,7 @@ export async function openMysql(c: DatabaseConnection, log: StepLogger): Promise
         if (signal.aborted) throw abortError(signal);
         throw toConnectorError(e, 'mysql', target);
       } finally {
-        release(lease);
+        await release(lease);
       }
     },
 
@@ -210,20 +221,62 @@ function isHeader(v: unknown): v is mysql.ResultSetHeader {
   return typeof v === 'object' && v !== null && 'affectedRows' in v && 'insertId' in v;
 }
 
-/** Best effort, on a connection of its own: the statement may already have finished. */
-function killQuery(
+/**
+ * Stops thread `threadId`'s statement with KILL QUERY from a connection of its own and waits
+ * until the server shows that thread no longer running a query. Best effort and bounded by
+ * KILL_WAIT_MS: the statement may already have finished, or the server may be unreachable.
+ * Never rejects.
+ */
+async function killQuery(
   driver: typeof mysql,
   config: mysql.ConnectionOptions,
   threadId: number | null,
   log: StepLogger,
-): void {
+): Promise<void> {
   if (threadId === null) return;
-  const conn = driver.createConnection(config);
+  const conn = driver.createConnection({ ...config, connectTimeout: KILL_WAIT_MS });
   conn.on('error', () => undefined);
-  conn.query('KILL QUERY ?', [threadId], (err) => {
-    if (err) log.debug('could not stop the MySQL statement', { error: err.message });
-    conn.destroy();
+  const query = (text: string, values: unknown[]) =>
+    new Promise<unknown[]>((resolve, reject) =>
+      conn.query(text, values, (err, rows) => (err ? reject(err) : resolve(rows as unknown[]))),
+    );
+  const deadline = Date.now() + KILL_WAIT_MS;
+  const kill = async (): Promise<void> => {
+    try {
+      await query('KILL QUERY ?', [threadId]);
+    } catch (e) {
+      // ER_NO_SUCH_THREAD: the connection is gone already, and its statement with it
+      if ((e as { code?: unknown }).code === 'ER_NO_SUCH_THREAD') return;
+      throw e;
+    }
+    while (Date.now() < deadline) {
+      const running = await query(
+        "SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ? AND COMMAND = 'Query'",
+        [threadId],
+      );
+      if (running.length === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    log.debug('the MySQL statement was still running after KILL QUERY', { threadId });
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      log.debug('stopping the MySQL statement timed out', { threadId });
+      resolve();
+    }, KILL_WAIT_MS);
   });
+  try {
+    await Promise.race([
+      kill().catch((e: unknown) =>
+        log.debug('could not stop the MySQL statement', { error: errorMessage(e) }),
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+    conn.destroy();
+  }
 }
 
 /** Opens one connection, runs `SELECT 1` and closes it: the "test connection" of the manifest. */

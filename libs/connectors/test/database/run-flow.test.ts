@@ -204,7 +204,32 @@ describe('database steps in a flow run by the engine', () => {
     expect(check.rows[0]).toEqual({ n: 100_000, cents: String((150 * 100_000 * 100_001) / 2) });
   });
 
-  it('has stopped the query on the server by the time a cancelled run returns', async () => {
+  it.each([
+    {
+      db: 'PostgreSQL',
+      connection: PG,
+      sleep: 'pg_sleep(30)',
+      running: async (marker: string) =>
+        (
+          await admin.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE state <> 'idle' AND query LIKE $1 AND pid <> pg_backend_pid()`,
+            [`%${marker}%`],
+          )
+        ).rows[0].n,
+    },
+    {
+      db: 'MySQL',
+      connection: MY,
+      sleep: 'SLEEP(30)',
+      running: async (marker: string) => {
+        const [rows] = await my.query(
+          `SELECT count(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND = 'Query' AND INFO LIKE ? AND ID <> CONNECTION_ID()`,
+          [`%${marker}%`],
+        );
+        return Number((rows as Array<{ n: number }>)[0].n);
+      },
+    },
+  ])('has stopped the $db query on the server by the time a cancelled run returns', async (c) => {
     // A process may exit as soon as runFlow returns: the statement must not run on after it.
     const marker = `cancel_awaited_${Date.now()}`;
     const controller = new AbortController();
@@ -217,8 +242,8 @@ describe('database steps in a flow run by the engine', () => {
           {
             id: 'read',
             use: 'database.query',
-            connection: PG,
-            with: { sql: `SELECT pg_sleep(30), '${marker}' AS m` },
+            connection: c.connection,
+            with: { sql: `SELECT ${c.sleep}, '${marker}' AS m` },
           },
         ],
       },
@@ -227,10 +252,6 @@ describe('database steps in a flow run by the engine', () => {
     expect(result.status).toBe('cancelled');
     expect(Date.now() - started).toBeLessThan(3000);
     // checked once, right away: no waiting for a cancel still on its way
-    const running = await admin.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE state <> 'idle' AND query LIKE $1 AND pid <> pg_backend_pid()`,
-      [`%${marker}%`],
-    );
-    expect(running.rows[0].n).toBe(0);
+    expect(await c.running(marker)).toBe(0);
   });
 });
