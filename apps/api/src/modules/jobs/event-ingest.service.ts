@@ -267,13 +267,7 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
   ): Promise<void> {
     const { dispatcher } = this.redis;
     // the worker freed the slot already; this covers a worker that died right after reporting
-    const byFlow = new Map<string, string[]>();
-    for (const jobId of batch.finished.keys()) {
-      const flowId = known.get(jobId)?.flowId ?? '';
-      const jobIds = byFlow.get(flowId);
-      if (jobIds) jobIds.push(jobId);
-      else byFlow.set(flowId, [jobId]);
-    }
+    const byFlow = Map.groupBy(batch.finished.keys(), (jobId) => known.get(jobId)?.flowId ?? '');
     const releases = [...byFlow].map(([flowId, jobIds]) => dispatcher.releaseMany(flowId, jobIds));
     const live = this.publishLive(envelopes);
     const results = await Promise.allSettled([...releases, live]);

@@ -169,10 +169,9 @@ export class JobReconcilerService implements OnApplicationBootstrap, BeforeAppli
   }
 
   private async gateStates(jobs: readonly JobRow[]): Promise<Map<string, GateState>> {
-    const byFlow = new Map<string, string[]>();
-    for (const j of jobs) byFlow.set(j.flow_id, [...(byFlow.get(j.flow_id) ?? []), j.id]);
     const out = new Map<string, GateState>();
-    for (const [flowId, ids] of byFlow) {
+    for (const [flowId, flowJobs] of Map.groupBy(jobs, (j) => j.flow_id)) {
+      const ids = flowJobs.map((j) => j.id);
       for (const [id, state] of await this.redis.gate.inspect(flowId, ids)) out.set(id, state);
     }
     return out;

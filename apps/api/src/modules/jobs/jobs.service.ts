@@ -215,10 +215,10 @@ export class JobsService {
   async withGate(rows: readonly JobRow[]): Promise<JobDto[]> {
     const queued = rows.filter((r) => r.status === 'queued');
     const states = new Map<string, GateState>();
-    const byFlow = new Map<string, string[]>();
-    for (const r of queued) byFlow.set(r.flow_id, [...(byFlow.get(r.flow_id) ?? []), r.id]);
+    const byFlow = Map.groupBy(queued, (r) => r.flow_id);
     try {
-      for (const [flowId, ids] of byFlow) {
+      for (const [flowId, flowRows] of byFlow) {
+        const ids = flowRows.map((r) => r.id);
         for (const [id, state] of await this.redis.gate.inspect(flowId, ids)) states.set(id, state);
       }
     } catch (error) {
@@ -230,8 +230,7 @@ export class JobsService {
 }
 
 function groupForRetry(errors: readonly ErrorRow[]): ErrorRow[][] {
-  const byStep = new Map<string, ErrorRow[]>();
-  for (const e of errors) byStep.set(e.step_id, [...(byStep.get(e.step_id) ?? []), e]);
+  const byStep = Map.groupBy(errors, (e) => e.step_id);
   const groups: ErrorRow[][] = [];
   for (const list of byStep.values()) {
     for (let i = 0; i < list.length; i += RECORDS_PER_RETRY_JOB)
