@@ -57,6 +57,10 @@ export interface AppConfig {
     readonly maxAttempts: number;
     /** JOBS_BACKGROUND, default true: run the event consumer and the reconciler in this process */
     readonly background: boolean;
+    /** JOBS_RETENTION_DAYS, default 30 (0 keeps them forever): finished jobs older than this are deleted, logs and all */
+    readonly retentionDays: number;
+    /** JOBS_RETENTION_INTERVAL_MS, default 600000: how often old jobs are looked for */
+    readonly retentionIntervalMs: number;
   };
   /** Things to say loudly at start (a development key in use...). */
   readonly warnings: readonly string[];
@@ -140,6 +144,8 @@ export function loadConfig(env: Env): AppConfig {
       lostPolicy: r.oneOf('JOBS_LOST_POLICY', ['fail', 'retry'] as const, 'fail'),
       maxAttempts: r.integer('JOBS_MAX_ATTEMPTS', 3, 1, 100),
       background: r.boolean('JOBS_BACKGROUND', true),
+      retentionDays: r.integer('JOBS_RETENTION_DAYS', 30, 0, 36_500),
+      retentionIntervalMs: r.integer('JOBS_RETENTION_INTERVAL_MS', 600_000, 100, 86_400_000),
     },
     warnings,
   };

@@ -1,4 +1,5 @@
 import { JobEventChunks1764200000000 } from '../modules/jobs/event-chunks.migration.ts';
+import { JobRetentionIndex1764300000000 } from '../modules/jobs/job-retention.migration.ts';
 import { JobsSchema1764100000000 } from '../modules/jobs/jobs-schema.migration.ts';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.ts';
 
@@ -10,4 +11,5 @@ export const MIGRATIONS = [
   InitialSchema1764000000000,
   JobsSchema1764100000000,
   JobEventChunks1764200000000,
+  JobRetentionIndex1764300000000,
 ] as const;

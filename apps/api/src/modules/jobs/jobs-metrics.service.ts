@@ -16,9 +16,15 @@ export class JobsMetricsService {
   readonly records: Counter;
   readonly recordErrors: Counter;
   readonly eventsIngested: Counter;
+  readonly purged: Counter;
 
   constructor(metrics: MetricsService, repo: JobsRepository, redis: JobsRedisService) {
     const registers = [metrics.registry];
+    this.purged = new Counter({
+      name: 'junction_jobs_purged_total',
+      help: 'Finished jobs deleted (with their logs, events and failed records) after JOBS_RETENTION_DAYS',
+      registers,
+    });
     this.stuck = new Counter({
       name: 'junction_jobs_stuck',
       help: 'Inconsistencies the reconciler repaired, by kind (requeued, readmitted, worker_lost, slot_released, unreported)',

@@ -8,6 +8,7 @@ import { JobDispatchService } from './job-dispatch.service.ts';
 import { JobErrorEntity } from './job-error.entity.ts';
 import { JobPayloadsService } from './job-payloads.service.ts';
 import { JobReconcilerService } from './job-reconciler.service.ts';
+import { JobRetentionService } from './job-retention.service.ts';
 import { JobEntity } from './job.entity.ts';
 import { JobsController } from './jobs.controller.ts';
 import { JobsMetricsService } from './jobs-metrics.service.ts';
@@ -31,6 +32,7 @@ import { JobsService } from './jobs.service.ts';
     JobsMetricsService,
     EventIngestService,
     JobReconcilerService,
+    JobRetentionService,
   ],
   exports: [JobsRedisService, JobsRepository, JobsService],
 })

@@ -88,6 +88,7 @@ export interface StoredEventRow {
 }
 
 export const ACTIVE_STATUSES: readonly JobStatus[] = ['queued', 'running', 'cancelling'];
+export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
 /** SQL of the jobs tables. Status changes are conditional UPDATEs over the legal sources only. */
 @Injectable()
@@ -167,6 +168,21 @@ export class JobsRepository {
       ],
     );
     return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  /**
+   * Deletes up to `limit` finished jobs that ended before `before`, oldest first, with their logs,
+   * events and failed records (ON DELETE CASCADE); answers how many went.
+   */
+  async purgeFinished(before: Date, limit: number): Promise<number> {
+    const [, count] = await this.db.query<[unknown[], number]>(
+      `DELETE FROM jobs WHERE id IN (
+         SELECT id FROM jobs
+          WHERE finished_at < $1 AND status = ANY($2::text[])
+          ORDER BY finished_at LIMIT $3)`,
+      [before, FINAL_STATUSES, limit],
+    );
+    return count;
   }
 
   async delete(id: string): Promise<void> {

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApi, type ApiProcess } from './support/api-process.ts';
+
+// Old finished jobs go after JOBS_RETENTION_DAYS, with what hangs off them; the rest stays.
+
+let api: ApiProcess;
+
+beforeAll(async () => {
+  api = await startApi({ env: { JOBS_RETENTION_DAYS: '7', JOBS_RETENTION_INTERVAL_MS: '200' } });
+});
+
+afterAll(async () => {
+  await api?.stop();
+});
+
+describe('job retention', () => {
+  it('deletes finished jobs older than the retention with their logs and errors, and nothing else', async () => {
+    const flow = await api.request<{ id: string }>('POST', '/api/v1/flows', {
+      body: { name: 'kept-or-not', steps: [{ id: 'a', use: 'transform.map', with: { keep: true } }] },
+    });
+    expect(flow.status).toBe(201);
+    const [version] = await api.query<{ id: string }>(`SELECT id FROM flow_versions WHERE flow_id = $1`, [
+      flow.body.id,
+    ]);
+    const job = async (status: string, finishedDaysAgo: number | null) => {
+      const [row] = await api.query<{ id: string }>(
+        `INSERT INTO jobs (id, flow_id, flow_version_id, status, trigger, created_at, finished_at)
+         VALUES (gen_random_uuid(), $1, $2, $3, '{"type":"manual"}', now() - interval '40 days',
+                 CASE WHEN $4::int IS NULL THEN NULL ELSE now() - make_interval(days => $4::int) END)
+         RETURNING id`,
+        [flow.body.id, version.id, status, finishedDaysAgo],
+      );
+      return row.id;
+    };
+    const old = await job('completed', 10);
+    const oldFailed = await job('failed', 8);
+    const recent = await job('completed', 2);
+    const stillRunning = await job('running', null);
+    await api.query(
+      `INSERT INTO job_logs (job_id, seq, at, level, message) VALUES ($1, 1, now(), 'info', 'old line')`,
+      [old],
+    );
+    await api.query(
+      `INSERT INTO job_errors (job_id, seq, step_id, message, record, created_at)
+       VALUES ($1, 2, 'a', 'bad', '{}', now())`,
+      [oldFailed],
+    );
+
+    const deadline = Date.now() + 10_000;
+    let left: string[];
+    for (;;) {
+      left = (await api.query<{ id: string }>(`SELECT id FROM jobs WHERE flow_id = $1`, [flow.body.id])).map(
+        (r) => r.id,
+      );
+      if (left.length === 2 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(left.sort()).toEqual([recent, stillRunning].sort());
+    const orphans = await api.query<{ n: number }>(
+      `SELECT (SELECT count(*) FROM job_logs WHERE job_id = ANY($1::uuid[]))::int
+            + (SELECT count(*) FROM job_errors WHERE job_id = ANY($1::uuid[]))::int AS n`,
+      [[old, oldFailed]],
+    );
+    expect(orphans[0].n).toBe(0);
+    const metrics = await api.request<string>('GET', '/metrics');
+    expect(metrics.text).toMatch(/^junction_jobs_purged_total(\{[^}]*\})? 2$/m);
+  });
+});
