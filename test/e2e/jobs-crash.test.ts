@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PG_URL, startJobsEnv, type JobView, type JobsEnv } from '../support/jobs-env.ts';
 
@@ -61,5 +62,38 @@ describe('a worker killed mid-job', () => {
     expect((await env.job(job.id)).status).toBe('queued');
     await env.addWorker();
     expect((await env.waitFor(job.id)).status).toBe('completed');
+  }, 60_000);
+
+  it('puts back queued jobs that Redis lost (a restart without persistence), in order, from PostgreSQL', async () => {
+    const flowId = await env.createFlow({
+      name: 'forgotten',
+      concurrency: { max: 1 },
+      steps: [{ id: 'shape', use: 'transform.map', with: { fields: { ok: true } } }],
+    });
+    await Promise.all(env.workers.map((w) => w.stop('SIGKILL')));
+    const jobs = [await env.run(flowId), await env.run(flowId), await env.run(flowId)];
+    // every key of this deployment gone: queue, gate, streams
+    const prefix = env.api.env.JUNCTION_REDIS_PREFIX;
+    const redis = new Redis(env.api.env.REDIS_URL);
+    try {
+      const keys = await redis.keys(`${prefix}:*`);
+      expect(keys.length).toBeGreaterThan(0);
+      await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
+    await env.addWorker();
+    const finished = await Promise.all(jobs.map((j) => env.waitFor(j.id, undefined, 15_000))).catch(
+      (e: unknown) => {
+        console.log('DEBUG API OUTPUT', env.api.output().split('\n').slice(-30).join('\n'));
+        throw e;
+      },
+    );
+    expect(finished.map((j) => j.status)).toEqual(['completed', 'completed', 'completed']);
+    // re-admitted in the order PostgreSQL has them: still one at a time, oldest first
+    const starts = finished.map((j) => Date.parse(j.startedAt ?? ''));
+    expect([...starts].sort((a, b) => a - b)).toEqual(starts);
+    const metrics = await env.api.request<string>('GET', '/metrics');
+    expect(metrics.text).toMatch(/junction_jobs_stuck\{[^}]*kind="readmitted"[^}]*\} [3-9]/);
   }, 60_000);
 });

@@ -99,7 +99,14 @@ export class EventStreamConsumer {
           await sleep(this.opts.lingerMs);
         }
       } catch (error) {
-        this.opts.onError(error);
+        if (isNoGroup(error)) {
+          // Redis lost the stream and its group (a restart without persistence, a flush): make
+          // them again and read from the start, which holds only what was written since
+          await ensureGroup(this.redis, this.opts.stream, this.opts.group).catch(this.opts.onError);
+          this.opts.onError(new Error(`the event stream's consumer group was gone; created it again`));
+        } else {
+          this.opts.onError(error);
+        }
         this.readOwnPending = true;
         if (this.running) await sleep(500);
       }
@@ -216,6 +223,10 @@ function parseEntries(raw: unknown): StreamEntry[] {
     out.push({ id, envelopes });
   }
   return out;
+}
+
+function isNoGroup(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOGROUP');
 }
 
 function sleep(ms: number): Promise<void> {

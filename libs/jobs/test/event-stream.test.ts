@@ -128,6 +128,36 @@ describe('event stream', () => {
     expect(await streamBacklog(redis, stream, 'api')).toEqual({ pending: 0, lag: 0 });
   });
 
+  it('makes its group again when Redis lost the stream, and reads what was written since', async () => {
+    prefix = uniquePrefix('events');
+    const stream = `${prefix}:stream`;
+    const seen: number[] = [];
+    const errors: string[] = [];
+    const consumer = new EventStreamConsumer(own(), {
+      stream,
+      group: 'api',
+      consumer: 'c',
+      blockMs: 100,
+      handle: async (entries) => {
+        for (const e of entries) for (const env of e.envelopes) seen.push(env.seq);
+      },
+      onError: (error) => errors.push(String(error)),
+    });
+    await consumer.start();
+    const publisher = new EventPublisher(redis, stream, { flushIntervalMs: 1 });
+    publisher.publish(log('job', 1));
+    await publisher.flush();
+    for (let i = 0; i < 50 && seen.length < 1; i++) await sleep(20);
+    // a Redis restart without persistence: the stream and its group are gone
+    await redis.del(stream);
+    publisher.publish(log('job', 2));
+    await publisher.flush();
+    for (let i = 0; i < 100 && seen.length < 2; i++) await sleep(20);
+    await consumer.stop();
+    expect(seen).toEqual([1, 2]);
+    expect(errors.some((e) => e.includes('consumer group was gone'))).toBe(true);
+  });
+
   it('takes over the entries of a consumer that died before acknowledging them', async () => {
     prefix = uniquePrefix('events');
     const stream = `${prefix}:stream`;
