@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { PinoLogger } from 'nestjs-pino';
-import { startTracing } from '@junction/telemetry';
+import { startTracing, TracingConfigError } from '@junction/telemetry';
 import { createApp } from './app.ts';
 import { ConfigurationError, loadConfig } from './config/app-config.ts';
 
@@ -18,7 +18,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   // spans go out only when OTEL_EXPORTER_OTLP_ENDPOINT is set; flushed once the app has closed
-  const tracing = startTracing('junction-api');
+  let tracing;
+  try {
+    tracing = startTracing('junction-api');
+  } catch (e) {
+    if (!(e instanceof TracingConfigError)) throw e;
+    process.stderr.write(`junction-api: ${e.message}\n`);
+    process.exit(2);
+  }
   process.once('beforeExit', () => void tracing.shutdown());
   let app;
   try {

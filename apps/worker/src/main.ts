@@ -3,7 +3,7 @@
  * (REDIS_URL, JUNCTION_SECRET_KEY, WORKER_CONCURRENCY, WORKER_PORT, WORKER_SHUTDOWN_GRACE_MS).
  */
 import { pino } from 'pino';
-import { startTracing } from '@junction/telemetry';
+import { startTracing, TracingConfigError } from '@junction/telemetry';
 import { WorkerApp } from './worker-app.ts';
 import { WorkerConfigError, loadWorkerConfig } from './worker-config.ts';
 
@@ -22,7 +22,14 @@ if (config.usesDevelopmentKey) {
 }
 
 // spans go out only when OTEL_EXPORTER_OTLP_ENDPOINT is set
-const tracing = startTracing('junction-worker');
+let tracing;
+try {
+  tracing = startTracing('junction-worker');
+} catch (error) {
+  if (!(error instanceof TracingConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(2);
+}
 const app = new WorkerApp(config, logger);
 let signals = 0;
 const stop = (signal: string) => {

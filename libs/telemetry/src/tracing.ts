@@ -6,6 +6,14 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
+/** The OpenTelemetry variables ask for something that cannot work; the message names the variable. */
+export class TracingConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TracingConfigError';
+  }
+}
+
 export interface Tracing {
   /** Whether spans are exported (an OTLP endpoint is configured). */
   readonly enabled: boolean;
@@ -29,6 +37,14 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
       : undefined);
   if (!url || env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') {
     return { enabled: false, shutdown: () => Promise.resolve() };
+  }
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+    const name = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+      ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
+      : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+    throw new TracingConfigError(
+      `${name}: expected an http(s) URL of an OTLP collector, got ${JSON.stringify(url)}`,
+    );
   }
   const delay = Number(env.OTEL_BSP_SCHEDULE_DELAY);
   const provider = new TracerProvider({

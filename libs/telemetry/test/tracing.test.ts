@@ -1,7 +1,13 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contextOfCarrier, currentTraceCarrier, startTracing, trace } from '../src/index.ts';
+import {
+  TracingConfigError,
+  contextOfCarrier,
+  currentTraceCarrier,
+  startTracing,
+  trace,
+} from '../src/index.ts';
 
 // No OpenTelemetry collector runs on this machine: a stub one (an HTTP server taking OTLP/JSON
 // on /v1/traces, as a collector does) receives what the real exporter sends.
@@ -53,6 +59,15 @@ describe('tracing (stub OTLP collector)', () => {
     });
     expect(carrier).toBeUndefined();
     await tracing.shutdown();
+  });
+
+  it('refuses an endpoint that is not an http(s) URL, naming the variable', () => {
+    expect(() => startTracing('t', { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(
+      TracingConfigError,
+    );
+    expect(() => startTracing('t', { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'not a url' })).toThrow(
+      /^OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: expected an http\(s\) URL/,
+    );
   });
 
   it('exports spans over OTLP/HTTP and continues a trace from a job payload carrier', async () => {
