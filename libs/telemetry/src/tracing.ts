@@ -43,7 +43,7 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
       ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
       : 'OTEL_EXPORTER_OTLP_ENDPOINT';
     throw new TracingConfigError(
-      `${name}: expected an http(s) URL of an OTLP collector, got ${JSON.stringify(url)}`,
+      `${name}: expected an http(s) URL of an OTLP collector, got ${JSON.stringify(env[name])}`,
     );
   }
   const delay = Number(env.OTEL_BSP_SCHEDULE_DELAY);
