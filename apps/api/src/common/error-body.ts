@@ -67,7 +67,32 @@ export function toErrorBody(exception: unknown): ErrorBody {
   }
   const db = databaseError(exception);
   if (db) return db;
+  if (isDatabaseUnavailable(exception)) return errorBody(503, 'the database is unavailable; try again');
   return errorBody(500, 'internal error');
+}
+
+/** SQLSTATEs of a server that is going away or refusing connections: worth a retry, not a bug. */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
+
+/** PostgreSQL unreachable, restarting or out of connections (pg and TypeORM error shapes). */
+function isDatabaseUnavailable(exception: unknown): boolean {
+  if (typeof exception !== 'object' || exception === null) return false;
+  const e = exception as { code?: unknown; message?: unknown; driverError?: { code?: unknown } };
+  const code = typeof e.driverError?.code === 'string' ? e.driverError.code : e.code;
+  if (
+    typeof code === 'string' &&
+    (UNAVAILABLE_STATES.has(code) || code.startsWith('08') || NETWORK_CODES.has(code))
+  )
+    return true;
+  // pg's own words when a connection dies, the pool cannot get one in time, or the database
+  // refuses connections for now (ALLOW_CONNECTIONS false, during maintenance)
+  return (
+    typeof e.message === 'string' &&
+    /^(Connection terminated|timeout exceeded when trying to connect)|is not currently accepting connections/.test(
+      e.message,
+    )
+  );
 }
 
 /** Constraint violations that slipped past a service's own checks are still the client's doing. */
