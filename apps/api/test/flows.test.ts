@@ -204,8 +204,23 @@ describe('enabling, listing and deleting', () => {
     expect(disabled.body.enabled).toBe(false);
     const listed = await api.request<{ items: Flow[] }>('GET', '/api/v1/flows?enabled=false&name=toggle');
     expect(listed.body.items.map((f) => f.id)).toEqual([created.body.id]);
+    // a disabled flow does not run, even in a process that ran it before
+    const refused = await api.request<ErrorBody>('POST', `/api/v1/flows/${created.body.id}/run`, {
+      body: {},
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toBe(
+      `flow "toggle" is disabled: enable it (POST /api/v1/flows/${created.body.id}/enable) to run it`,
+    );
     const enabled = await api.request<Flow>('POST', `/api/v1/flows/${created.body.id}/enable`);
     expect(enabled.body.enabled).toBe(true);
+    const run = await api.request<{ status: string }>('POST', `/api/v1/flows/${created.body.id}/run`, {
+      body: {},
+    });
+    expect(run.status).toBe(201);
+    await api.request('POST', `/api/v1/flows/${created.body.id}/disable`);
+    const again = await api.request('POST', `/api/v1/flows/${created.body.id}/run`, { body: {} });
+    expect(again.status).toBe(409);
   });
 
   it('pages through flows by name with a cursor, filtered by integration', async () => {

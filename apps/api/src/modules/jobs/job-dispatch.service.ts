@@ -73,7 +73,11 @@ export class JobDispatchService {
     this.logger.setContext('jobs');
   }
 
-  /** POST /flows/{id}/run: validates the params against the flow's types, creates and admits the job. */
+  /**
+   * POST /flows/{id}/run: validates the params against the flow's types, creates and admits the
+   * job. A disabled flow does not run (409); the insert itself checks the flow is still enabled
+   * and at the version validated, so a disable or a new version is never raced past.
+   */
   async run(flowId: string, params: Record<string, unknown>, trigger: JobTrigger): Promise<CreatedJob> {
     // the version this process last validated for the flow; the insert checks it is still current
     const known = this.current.get(flowId);
@@ -83,6 +87,15 @@ export class JobDispatchService {
       this.current.delete(flowId);
     }
     const runnable = await this.flows.getRunnable(flowId);
+    if (!runnable.enabled) {
+      this.current.delete(flowId);
+      throw new ConflictException(
+        errorBody(
+          409,
+          `flow "${runnable.flow.name}" is disabled: enable it (POST /api/v1/flows/${flowId}/enable) to run it`,
+        ),
+      );
+    }
     const version: RunnableVersion = {
       versionId: runnable.versionId,
       flowId,
@@ -92,7 +105,12 @@ export class JobDispatchService {
     if (this.current.size >= 1_000) this.current.delete(this.current.keys().next().value ?? '');
     this.current.set(flowId, version);
     this.payloads.remember(version);
-    return (await this.runVersion(version, params, trigger, false)) as CreatedJob;
+    const created = await this.runVersion(version, params, trigger, true);
+    if (created) return created;
+    this.current.delete(flowId);
+    throw new ConflictException(
+      errorBody(409, 'the flow was disabled or saved again while the run was requested; try again'),
+    );
   }
 
   private async runVersion(

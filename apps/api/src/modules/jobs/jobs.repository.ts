@@ -139,8 +139,8 @@ export class JobsRepository {
 
   /**
    * Inserts queued jobs in one statement, in the given order (so `seq` follows it). A job with
-   * `onlyIfCurrent` is left out when its version is no longer the flow's current one. Answers the
-   * inserted rows by job id.
+   * `onlyIfCurrent` is left out when its version is no longer the flow's current one or the flow
+   * is disabled. Answers the inserted rows by job id.
    */
   async insertMany(
     jobs: ReadonlyArray<{ job: NewJob; onlyIfCurrent: boolean }>,
@@ -152,7 +152,7 @@ export class JobsRepository {
               WITH ORDINALITY AS v(id, flow_id, version_id, params, trigger, parent_job_id, resume, attempt, only_current, ord)
         WHERE NOT v.only_current OR EXISTS (
                 SELECT 1 FROM flows f JOIN flow_versions fv ON fv.flow_id = f.id AND fv.version = f.current_version
-                 WHERE f.id = v.flow_id AND fv.id = v.version_id)
+                 WHERE f.id = v.flow_id AND fv.id = v.version_id AND f.enabled)
         ORDER BY v.ord
        RETURNING *`,
       [
