@@ -258,4 +258,21 @@ describe('enabling, listing and deleting', () => {
     expect(rows).toEqual([]);
     expect((await api.request('DELETE', `/api/v1/flows/${created.body.id}`)).status).toBe(404);
   });
+
+  it('refuses to delete a flow while a job of it is queued, and deletes it once the job ended', async () => {
+    const created = await api.request<Flow>('POST', '/api/v1/flows', { body: mapFlow('busy') });
+    // no worker runs here: the job stays queued
+    const job = await api.request<{ id: string }>('POST', `/api/v1/flows/${created.body.id}/run`, {
+      body: {},
+    });
+    expect(job.status).toBe(201);
+    const refused = await api.request<ErrorBody>('DELETE', `/api/v1/flows/${created.body.id}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toMatch(/has 1 job\(s\) queued or running: cancel them/);
+    expect((await api.request('GET', `/api/v1/flows/${created.body.id}`)).status).toBe(200);
+
+    expect((await api.request('POST', `/api/v1/jobs/${job.body.id}/cancel`)).status).toBe(200);
+    expect((await api.request('DELETE', `/api/v1/flows/${created.body.id}`)).status).toBe(204);
+    expect(await api.query('SELECT 1 FROM jobs WHERE id = $1', [job.body.id])).toEqual([]);
+  });
 });

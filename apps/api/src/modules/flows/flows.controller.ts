@@ -148,9 +148,13 @@ export class FlowsController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a flow and all its versions' })
+  @ApiOperation({
+    summary: 'Delete a flow, its versions and its finished jobs',
+    description: 'Refused (409) while a job of the flow is queued, running or cancelling.',
+  })
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The flow has jobs queued or running' })
   remove(@UuidParam() id: string): Promise<void> {
     return this.flows.remove(id);
   }

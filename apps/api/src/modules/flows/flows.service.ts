@@ -185,9 +185,33 @@ export class FlowsService {
     };
   }
 
+  /**
+   * Deletes the flow, its versions and its finished jobs; refused (409) while a job of it is
+   * queued, running or cancelling, since those would run on, or finish, without their flow. One
+   * statement, so no run slips in between the check and the delete.
+   */
   async remove(id: string): Promise<void> {
-    const result = await this.flows.delete({ id });
-    if (result.affected === 0) throw flowNotFound(id);
+    // the jobs table belongs to the jobs module (which depends on this one): read here, in the
+    // same statement as the delete, rather than through a service that would make a cycle
+    const rows = await this.db.query<Array<{ deleted: boolean; active: number; present: boolean }>>(
+      `WITH active AS (
+         SELECT count(*)::int AS n FROM jobs
+          WHERE flow_id = $1 AND status IN ('queued', 'running', 'cancelling')),
+       deleted AS (
+         DELETE FROM flows WHERE id = $1 AND (SELECT n FROM active) = 0 RETURNING id)
+       SELECT EXISTS (SELECT 1 FROM deleted) AS deleted, (SELECT n FROM active) AS active,
+              EXISTS (SELECT 1 FROM flows WHERE id = $1) AS present`,
+      [id],
+    );
+    const outcome = rows[0];
+    if (outcome.deleted) return;
+    if (!outcome.present) throw flowNotFound(id);
+    throw new ConflictException(
+      errorBody(
+        409,
+        `flow ${id} has ${outcome.active} job(s) queued or running: cancel them (POST /api/v1/jobs/{id}/cancel) or let them finish, then delete it`,
+      ),
+    );
   }
 
   /**
