@@ -270,6 +270,12 @@ describe('enabling, listing and deleting', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.message).toMatch(/has 1 job\(s\) queued or running: cancel them/);
     expect((await api.request('GET', `/api/v1/flows/${created.body.id}`)).status).toBe(200);
+    // nor is a job retried before it ended: that would be a second run of it
+    const retry = await api.request<ErrorBody>('POST', `/api/v1/jobs/${job.body.id}/retry`);
+    expect(retry.status).toBe(409);
+    expect(retry.body.message).toBe(
+      `job ${job.body.id} is queued: retry it when it has finished (or cancel it first)`,
+    );
 
     expect((await api.request('POST', `/api/v1/jobs/${job.body.id}/cancel`)).status).toBe(200);
     expect((await api.request('DELETE', `/api/v1/flows/${created.body.id}`)).status).toBe(204);

@@ -135,6 +135,11 @@ export class JobsService {
   /** A new job of the same flow version and params, with parentJobId. */
   async retry(id: string): Promise<JobDto> {
     const parent = await this.find(id);
+    // two runs of the same job at once would only be a duplicate
+    if (!isTerminal(parent.status))
+      throw new ConflictException(
+        errorBody(409, `job ${id} is ${parent.status}: retry it when it has finished (or cancel it first)`),
+      );
     const { job } = await this.dispatch.retry(parent);
     return (await this.withGate([job]))[0];
   }
