@@ -5,3 +5,4 @@ export * from './event-consumer.ts';
 export * from './cancel-signal.ts';
 export * from './redis-connection.ts';
 export { RedisScript } from './redis-script.ts';
+export { RedisLock } from './redis-lock.ts';

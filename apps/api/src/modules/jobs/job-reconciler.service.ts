@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -6,7 +5,7 @@ import {
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { RedisScript, type GateState } from '@junction/jobs';
+import { RedisLock, type GateState } from '@junction/jobs';
 import { isTerminal, type RunError } from '@junction/protocol';
 import type { AppConfig } from '../../config/app-config.ts';
 import { APP_CONFIG } from '../../config/config.module.ts';
@@ -23,11 +22,6 @@ const ORPHAN_GRACE_MS = 60_000;
 /** An admitted job younger than this is not looked for on the run queue (it is surely there). */
 const ADMITTED_GRACE_MS = 10_000;
 const BATCH = 1_000;
-
-const RELEASE_LOCK = new RedisScript(
-  'reconciler-unlock',
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
-);
 
 const WORKER_LOST: RunError = {
   message: 'worker lost: the worker running the job stopped (crashed or killed) before it finished',
@@ -54,7 +48,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, BeforeAppli
   private readonly dispatch: JobDispatchService;
   private readonly metrics: JobsMetricsService;
   private readonly logger: PinoLogger;
-  private readonly token = randomUUID();
+  private readonly lock: RedisLock;
   private readonly progress: StreamProgress;
   /** Jobs that looked lost, with the stream position at that moment. */
   private readonly suspects = new Map<string, string>();
@@ -77,6 +71,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, BeforeAppli
     this.logger = logger;
     this.logger.setContext('job-reconciler');
     this.progress = new StreamProgress(redis.main, redis.names.eventStream, redis.names.eventGroup);
+    this.lock = new RedisLock(redis.main, redis.names.reconcilerLock);
   }
 
   onApplicationBootstrap(): void {
@@ -96,55 +91,52 @@ export class JobReconcilerService implements OnApplicationBootstrap, BeforeAppli
 
   /** One pass; returns without doing anything when another replica holds the lock. */
   async pass(): Promise<void> {
-    const { main, names } = this.redis;
-    const ttl = this.config.jobs.reconcileIntervalMs * 3 + 10_000;
-    if ((await main.set(names.reconcilerLock, this.token, 'PX', ttl, 'NX')) !== 'OK') return;
-    try {
-      // what the consumer has stored, taken before PostgreSQL is read
-      const processed = await this.progress.snapshot();
-      await this.sweepGates();
-      const queued = await this.repo.byStatus(['queued'], new Date(Date.now() - QUEUED_GRACE_MS), BATCH);
-      const active = await this.repo.byStatus(['running', 'cancelling'], new Date(), BATCH);
-      const states = await this.gateStates([...queued, ...active]);
-      // The stream's end, taken after the gate was read: a worker writes a job's last events
-      // before it frees the slot, so every event of a job that looks lost now is at or before
-      // this mark, and a later pass whose snapshot covers it has stored them.
-      const mark = await this.progress.top();
-      const stillSuspect = new Set<string>();
-      const leases: Array<{ id: string; until: Date }> = [];
-      const waiting: string[] = [];
-      const admitted: JobRow[] = [];
-      for (const job of [...queued, ...active]) {
-        const state = states.get(job.id) ?? { state: 'absent' };
-        if (state.state === 'waiting') waiting.push(job.id);
-        if (state.state === 'running') leases.push({ id: job.id, until: new Date(state.leaseUntil) });
-        // a recent admission is on the queue or about to be: only older ones are checked
-        if (state.state === 'admitted' && (state.since ?? 0) < Date.now() - ADMITTED_GRACE_MS)
-          admitted.push(job);
-        if (job.status === 'queued' && state.state === 'absent') await this.readmit(job);
-        const lost =
-          (job.status === 'queued' && state.state === 'done') ||
-          (job.status !== 'queued' &&
-            (state.state === 'done' || state.state === 'absent' || state.state === 'expired'));
-        if (!lost) continue;
-        // lost only if every event written before it looked lost is stored and it still is
-        const seenAt = this.suspects.get(job.id);
-        if (seenAt === undefined || !processed.covers(seenAt)) {
-          this.suspects.set(job.id, seenAt ?? mark);
-          stillSuspect.add(job.id);
-          continue;
-        }
-        await this.lost(job, job.status === 'queued' ? 'unreported' : 'worker_lost');
+    await this.lock.runExclusive(this.config.jobs.reconcileIntervalMs * 3 + 10_000, () => this.repair());
+  }
+
+  private async repair(): Promise<void> {
+    // what the consumer has stored, taken before PostgreSQL is read
+    const processed = await this.progress.snapshot();
+    await this.sweepGates();
+    const queued = await this.repo.byStatus(['queued'], new Date(Date.now() - QUEUED_GRACE_MS), BATCH);
+    const active = await this.repo.byStatus(['running', 'cancelling'], new Date(), BATCH);
+    const states = await this.gateStates([...queued, ...active]);
+    // The stream's end, taken after the gate was read: a worker writes a job's last events
+    // before it frees the slot, so every event of a job that looks lost now is at or before
+    // this mark, and a later pass whose snapshot covers it has stored them.
+    const mark = await this.progress.top();
+    const stillSuspect = new Set<string>();
+    const leases: Array<{ id: string; until: Date }> = [];
+    const waiting: string[] = [];
+    const admitted: JobRow[] = [];
+    for (const job of [...queued, ...active]) {
+      const state = states.get(job.id) ?? { state: 'absent' };
+      if (state.state === 'waiting') waiting.push(job.id);
+      if (state.state === 'running') leases.push({ id: job.id, until: new Date(state.leaseUntil) });
+      // a recent admission is on the queue or about to be: only older ones are checked
+      if (state.state === 'admitted' && (state.since ?? 0) < Date.now() - ADMITTED_GRACE_MS)
+        admitted.push(job);
+      if (job.status === 'queued' && state.state === 'absent') await this.readmit(job);
+      const lost =
+        (job.status === 'queued' && state.state === 'done') ||
+        (job.status !== 'queued' &&
+          (state.state === 'done' || state.state === 'absent' || state.state === 'expired'));
+      if (!lost) continue;
+      // lost only if every event written before it looked lost is stored and it still is
+      const seenAt = this.suspects.get(job.id);
+      if (seenAt === undefined || !processed.covers(seenAt)) {
+        this.suspects.set(job.id, seenAt ?? mark);
+        stillSuspect.add(job.id);
+        continue;
       }
-      for (let i = 0; i < admitted.length; i += 100) {
-        await Promise.all(admitted.slice(i, i + 100).map((job) => this.ensureEnqueued(job)));
-      }
-      for (const id of this.suspects.keys()) if (!stillSuspect.has(id)) this.suspects.delete(id);
-      await this.repo.setWaiting(waiting, true);
-      await this.repo.setLeases(leases);
-    } finally {
-      await RELEASE_LOCK.run(main, [names.reconcilerLock], [this.token]);
+      await this.lost(job, job.status === 'queued' ? 'unreported' : 'worker_lost');
     }
+    for (let i = 0; i < admitted.length; i += 100) {
+      await Promise.all(admitted.slice(i, i + 100).map((job) => this.ensureEnqueued(job)));
+    }
+    for (const id of this.suspects.keys()) if (!stillSuspect.has(id)) this.suspects.delete(id);
+    await this.repo.setWaiting(waiting, true);
+    await this.repo.setLeases(leases);
   }
 
   /** Reclaims expired leases, fills free slots and frees slots held by finished or unknown jobs. */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -6,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { RedisScript } from '@junction/jobs';
+import { RedisLock } from '@junction/jobs';
 import type { AppConfig } from '../../config/app-config.ts';
 import { APP_CONFIG } from '../../config/config.module.ts';
 import { JobsMetricsService } from './jobs-metrics.service.ts';
@@ -19,11 +18,6 @@ const BATCH = 5_000;
 /** A purge pass stops after this long and goes on at the next one. */
 const PASS_BUDGET_MS = 60_000;
 
-const UNLOCK = new RedisScript(
-  'retention-unlock',
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
-);
-
 /**
  * Deletes finished jobs older than JOBS_RETENTION_DAYS (by when they finished), with their logs,
  * stored events and failed records, in batches: at thousands of runs a second the job tables
@@ -32,11 +26,10 @@ const UNLOCK = new RedisScript(
 @Injectable()
 export class JobRetentionService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly config: AppConfig;
-  private readonly redis: JobsRedisService;
   private readonly repo: JobsRepository;
   private readonly metrics: JobsMetricsService;
   private readonly logger: PinoLogger;
-  private readonly token = randomUUID();
+  private readonly lock: RedisLock;
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> | undefined;
 
@@ -48,11 +41,11 @@ export class JobRetentionService implements OnApplicationBootstrap, BeforeApplic
     logger: PinoLogger,
   ) {
     this.config = config;
-    this.redis = redis;
     this.repo = repo;
     this.metrics = metrics;
     this.logger = logger;
     this.logger.setContext('job-retention');
+    this.lock = new RedisLock(redis.main, `${redis.names.reconcilerLock}:retention`);
   }
 
   onApplicationBootstrap(): void {
@@ -73,23 +66,19 @@ export class JobRetentionService implements OnApplicationBootstrap, BeforeApplic
 
   /** One pass: batches of old jobs until none is left or the pass's time is up. */
   async purge(): Promise<void> {
-    const { main, names } = this.redis;
-    const lock = `${names.reconcilerLock}:retention`;
-    if ((await main.set(lock, this.token, 'PX', PASS_BUDGET_MS * 2, 'NX')) !== 'OK') return;
-    try {
-      const before = new Date(Date.now() - this.config.jobs.retentionDays * DAY_MS);
-      const started = Date.now();
-      let total = 0;
-      for (;;) {
-        const deleted = await this.repo.purgeFinished(before, BATCH);
-        total += deleted;
-        this.metrics.purged.inc(deleted);
-        if (deleted < BATCH || Date.now() - started > PASS_BUDGET_MS) break;
-      }
-      if (total > 0)
-        this.logger.info({ jobs: total, finishedBefore: before.toISOString() }, 'purged old jobs');
-    } finally {
-      await UNLOCK.run(main, [lock], [this.token]);
+    await this.lock.runExclusive(PASS_BUDGET_MS * 2, () => this.purgeOld());
+  }
+
+  private async purgeOld(): Promise<void> {
+    const before = new Date(Date.now() - this.config.jobs.retentionDays * DAY_MS);
+    const started = Date.now();
+    let total = 0;
+    for (;;) {
+      const deleted = await this.repo.purgeFinished(before, BATCH);
+      total += deleted;
+      this.metrics.purged.inc(deleted);
+      if (deleted < BATCH || Date.now() - started > PASS_BUDGET_MS) break;
     }
+    if (total > 0) this.logger.info({ jobs: total, finishedBefore: before.toISOString() }, 'purged old jobs');
   }
 }
