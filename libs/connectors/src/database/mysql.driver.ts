@@ -1,6 +1,7 @@
 import type mysql from 'mysql2';
-import { errorMessage, type FlowRecord, type Page, type StepLogger } from '@junction/flow';
+import type { FlowRecord, Page, StepLogger } from '@junction/flow';
 import { abortError, whenAborted } from '../shared/abort.ts';
+import { bestEffortWithin } from '../shared/best-effort.ts';
 import { lazyImport } from '../shared/lazy-import.ts';
 import { describeTarget, type DatabaseConnection } from './connection.schema.ts';
 import type { DatabaseDriver, StatementResult } from './driver.ts';
@@ -259,22 +260,9 @@ async function killQuery(
     }
     log.debug('the MySQL statement was still running after KILL QUERY', { threadId });
   };
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      log.debug('stopping the MySQL statement timed out', { threadId });
-      resolve();
-    }, KILL_WAIT_MS);
-  });
   try {
-    await Promise.race([
-      kill().catch((e: unknown) =>
-        log.debug('could not stop the MySQL statement', { error: errorMessage(e) }),
-      ),
-      timeout,
-    ]);
+    await bestEffortWithin(KILL_WAIT_MS, kill, log, 'stopping the MySQL statement', { threadId });
   } finally {
-    clearTimeout(timer);
     conn.destroy();
   }
 }

@@ -5,6 +5,7 @@ import type { from as copyFromStream } from 'pg-copy-streams';
 import type Cursor from 'pg-cursor';
 import type { FlowRecord, Page, StepLogger } from '@junction/flow';
 import { abortError, whenAborted } from '../shared/abort.ts';
+import { bestEffortWithin } from '../shared/best-effort.ts';
 import { lazyImport } from '../shared/lazy-import.ts';
 import { describeTarget, type DatabaseConnection } from './connection.schema.ts';
 import type { DatabaseDriver, StatementResult } from './driver.ts';
@@ -247,7 +248,6 @@ async function cancelBackend(
   const client = new driver.Client({ ...config, connectionTimeoutMillis: CANCEL_WAIT_MS });
   client.on('error', () => undefined);
   const deadline = Date.now() + CANCEL_WAIT_MS;
-  let timer: NodeJS.Timeout | undefined;
   const cancel = async (): Promise<void> => {
     await client.connect();
     await client.query('SELECT pg_cancel_backend($1)', [pid]);
@@ -261,21 +261,9 @@ async function cancelBackend(
     }
     log.debug('the PostgreSQL statement was still running after its cancel request', { pid });
   };
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      log.debug('cancelling the PostgreSQL statement timed out', { pid });
-      resolve();
-    }, CANCEL_WAIT_MS);
-  });
   try {
-    await Promise.race([
-      cancel().catch((e: unknown) =>
-        log.debug('could not cancel the PostgreSQL statement', { error: String(e) }),
-      ),
-      timeout,
-    ]);
+    await bestEffortWithin(CANCEL_WAIT_MS, cancel, log, 'cancelling the PostgreSQL statement', { pid });
   } finally {
-    clearTimeout(timer);
     void client.end().catch(() => undefined);
   }
 }
