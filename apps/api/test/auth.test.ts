@@ -69,7 +69,8 @@ describe('authentication', () => {
     expect(forged.body.message).toBe('invalid bearer token');
 
     // the 4xx answers above are logged (as warnings) with the token masked
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (let i = 0; i < 50 && !api.output().includes('access_token=[redacted]'); i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect(api.output()).toContain('access_token=[redacted]');
     expect(api.output()).not.toContain(api.token);
   });

@@ -55,18 +55,18 @@ describe('cancellation', () => {
 
   it('ends once an abandoned operation has wound down, so nothing runs on after it', async () => {
     const h = harness();
-    // ignores its signal and ends 400 ms in (as a connector whose cancel takes a while)
-    const flow = h.flow({ steps: [{ id: 'wait', use: 'test.stubborn', with: { ms: 400 } }] });
+    // ignores its signal and ends a second in (as a connector whose cancel takes a while)
+    const flow = h.flow({ steps: [{ id: 'wait', use: 'test.stubborn', with: { ms: 1000 } }] });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 30);
     const started = performance.now();
     const { result, events } = await h.run(flow, { signal: controller.signal });
-    expect(performance.now() - started).toBeGreaterThanOrEqual(390);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
     expect(result.status).toBe('cancelled');
-    // the step itself was stopped at once
+    // the step itself was stopped at the cancel, long before the operation ended
     const finished = events.find((e) => e.type === 'step.finished');
     expect(finished).toMatchObject({ status: 'cancelled' });
-    expect((finished as { stats: { durationMs: number } }).stats.durationMs).toBeLessThan(300);
+    expect((finished as { stats: { durationMs: number } }).stats.durationMs).toBeLessThan(700);
   });
 
   it(`waits at most ${STRAGGLER_WAIT_MS} ms for an operation that ignores its signal`, async () => {
@@ -78,7 +78,7 @@ describe('cancellation', () => {
     const { result } = await h.run(flow, { signal: controller.signal });
     const took = performance.now() - started;
     expect(took).toBeGreaterThanOrEqual(STRAGGLER_WAIT_MS);
-    expect(took).toBeLessThan(STRAGGLER_WAIT_MS + 1000);
+    expect(took).toBeLessThan(STRAGGLER_WAIT_MS + 2500);
     expect(result.status).toBe('cancelled');
   });
 
