@@ -250,7 +250,7 @@ describe('database steps in a flow run by the engine', () => {
       { signal: controller.signal },
     );
     expect(result.status).toBe('cancelled');
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(Date.now() - started).toBeLessThan(5000);
     // checked once, right away: no waiting for a cancel still on its way
     expect(await c.running(marker)).toBe(0);
   });
