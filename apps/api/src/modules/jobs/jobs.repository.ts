@@ -314,22 +314,20 @@ export class JobsRepository {
     return rows[0][0];
   }
 
-  /** The errors a retry-errors request picks: the given ones, or every open one not retried yet. */
-  async errorsToRetry(
-    jobId: string,
-    ids: readonly string[] | undefined,
-    tx: EntityManager,
-  ): Promise<ErrorRow[]> {
-    if (ids !== undefined) {
-      return await tx.query<ErrorRow[]>(
-        `SELECT * FROM job_errors WHERE job_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq FOR UPDATE`,
-        [jobId, ids.filter(isUuid)],
-      );
-    }
+  /** The given errors of a job (a retry-errors request that names them), in order. */
+  async errorsToRetry(jobId: string, ids: readonly string[], tx: EntityManager): Promise<ErrorRow[]> {
     return await tx.query<ErrorRow[]>(
+      `SELECT * FROM job_errors WHERE job_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq FOR UPDATE`,
+      [jobId, ids.filter(isUuid)],
+    );
+  }
+
+  /** The first `limit` open errors of a job that no child job retries yet, in order. */
+  async openErrorsPage(jobId: string, limit: number): Promise<ErrorRow[]> {
+    return await this.db.query<ErrorRow[]>(
       `SELECT * FROM job_errors WHERE job_id = $1 AND status = 'open' AND retried_by_job_id IS NULL
-        ORDER BY seq FOR UPDATE`,
-      [jobId],
+        ORDER BY seq LIMIT $2`,
+      [jobId, limit],
     );
   }
 

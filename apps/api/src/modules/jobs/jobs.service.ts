@@ -15,7 +15,7 @@ import type {
 import type { ListJobErrorsQuery, ListJobLogsQuery, ListJobsQuery } from './dto/job-queries.ts';
 import type { JobErrorStatus } from './job-error.entity.ts';
 import { JobDispatchService } from './job-dispatch.service.ts';
-import { JobPayloadsService } from './job-payloads.service.ts';
+import { JobPayloadsService, type RunnableVersion } from './job-payloads.service.ts';
 import { JobsRedisService } from './jobs-redis.service.ts';
 import { JobsRepository, isUuid, type ErrorRow, type JobRow } from './jobs.repository.ts';
 
@@ -154,60 +154,77 @@ export class JobsService {
       throw new ConflictException(
         errorBody(409, `job ${id} is ${parent.status}: retry its errors when it has finished`),
       );
-    const errors = await this.repo.db.transaction((tx) => this.repo.errorsToRetry(id, errorIds, tx));
+    const version = await this.payloads.version(parent.flow_version_id);
+    const jobs: JobRow[] = [];
     if (errorIds !== undefined) {
-      const found = new Set(errors.map((e) => e.id));
+      // the chosen ones (at most 100,000 ids in a body), checked before anything is created
+      const errors = await this.repo.db.transaction((tx) => this.repo.errorsToRetry(id, errorIds, tx));
+      const byId = new Map(errors.map((e) => [e.id, e]));
       const problems = errorIds
         .map((e, i) =>
-          !found.has(e)
+          !byId.has(e)
             ? { path: `errorIds[${i}]`, message: `job ${id} has no error ${e}` }
-            : errors.find((x) => x.id === e)?.status !== 'open'
+            : byId.get(e)?.status !== 'open'
               ? { path: `errorIds[${i}]`, message: `error ${e} is not open` }
               : undefined,
         )
         .filter((p) => p !== undefined);
       if (problems.length > 0) throw invalidRequest('cannot retry these errors', problems);
+      for (const group of groupForRetry(errors))
+        jobs.push(await this.retryGroup(parent, version, group, true));
+    } else {
+      // every open error not retried yet, a page at a time: memory stays bounded however many
+      // there are (each page's errors are claimed by their child jobs, so the next page moves on)
+      for (;;) {
+        const page = await this.repo.openErrorsPage(id, RECORDS_PER_RETRY_JOB);
+        if (page.length === 0) break;
+        for (const group of groupForRetry(page))
+          jobs.push(await this.retryGroup(parent, version, group, false));
+      }
     }
-    if (errors.length === 0)
+    if (jobs.length === 0)
       throw new BadRequestException(errorBody(400, `job ${id} has no open errors to retry`));
-
-    const version = await this.payloads.version(parent.flow_version_id);
-    const jobs: JobRow[] = [];
-    for (const group of groupForRetry(errors)) {
-      const childId = randomUUID();
-      const ids = group.map((e) => e.id);
-      const { job } = await this.dispatch.create(
-        version,
-        {
-          id: childId,
-          flowId: parent.flow_id,
-          flowVersionId: parent.flow_version_id,
-          params: parent.params,
-          trigger: parent.trigger,
-          parentJobId: parent.id,
-          resume: { stepId: group[0].step_id, sourceJobId: parent.id },
-          attempt: parent.attempt + 1,
-        },
-        {
-          resumeRecords: group.map((e) => e.record),
-          // claimed in the job's own transaction: two requests cannot retry the same error twice
-          extra: async (tx, row) => {
-            const claimed = await tx.query<[unknown[], number]>(
-              `UPDATE job_errors SET retried_by_job_id = $2
-                WHERE id = ANY($1::uuid[]) AND status = 'open' AND (retried_by_job_id IS NULL OR $3)
-                RETURNING id`,
-              [ids, row.id, errorIds !== undefined],
-            );
-            if (claimed[1] !== ids.length)
-              throw new ConflictException(
-                errorBody(409, 'some of these errors are being retried by another request'),
-              );
-          },
-        },
-      );
-      jobs.push(job);
-    }
     return { jobs: await this.withGate(jobs) };
+  }
+
+  /** One child job that feeds `group` (errors of one step) back into that step. */
+  private async retryGroup(
+    parent: JobRow,
+    version: RunnableVersion,
+    group: readonly ErrorRow[],
+    chosen: boolean,
+  ): Promise<JobRow> {
+    const ids = group.map((e) => e.id);
+    const { job } = await this.dispatch.create(
+      version,
+      {
+        id: randomUUID(),
+        flowId: parent.flow_id,
+        flowVersionId: parent.flow_version_id,
+        params: parent.params,
+        trigger: parent.trigger,
+        parentJobId: parent.id,
+        resume: { stepId: group[0].step_id, sourceJobId: parent.id },
+        attempt: parent.attempt + 1,
+      },
+      {
+        resumeRecords: group.map((e) => e.record),
+        // claimed in the job's own transaction: two requests cannot retry the same error twice
+        extra: async (tx, row) => {
+          const claimed = await tx.query<[unknown[], number]>(
+            `UPDATE job_errors SET retried_by_job_id = $2
+              WHERE id = ANY($1::uuid[]) AND status = 'open' AND (retried_by_job_id IS NULL OR $3)
+              RETURNING id`,
+            [ids, row.id, chosen],
+          );
+          if (claimed[1] !== ids.length)
+            throw new ConflictException(
+              errorBody(409, 'some of these errors are being retried by another request'),
+            );
+        },
+      },
+    );
+    return job;
   }
 
   async find(id: string): Promise<JobRow> {
