@@ -47,6 +47,14 @@ describe('retry errors at scale', () => {
     );
     expect(counts.map((c) => c.n)).toEqual([5000, 5000, 2000]);
     expect(counts.map((c) => c.job)).toEqual(res.body.jobs.map((j) => j.id));
+    // the children are listed by their parent, newest first
+    const children = await api.request<{ items: Array<{ id: string; parentJobId: string }> }>(
+      'GET',
+      `/api/v1/jobs?parentJobId=${parent.id}`,
+    );
+    expect(children.body.items.map((j) => j.id)).toEqual(res.body.jobs.map((j) => j.id).reverse());
+    const bad = await api.request('GET', '/api/v1/jobs?parentJobId=nope');
+    expect(bad.status).toBe(400);
     // nothing left to retry
     const again = await api.request<{ message: string }>('POST', `/api/v1/jobs/${parent.id}/retry-errors`, {
       body: {},

@@ -48,6 +48,7 @@ export interface NewJob {
 
 export interface JobFilter {
   flowId?: string;
+  parentJobId?: string;
   status?: JobStatus[];
   from?: Date;
   to?: Date;
@@ -202,6 +203,7 @@ export class JobsRepository {
       where.push(sql.replace('?', `$${params.length}`));
     };
     if (filter.flowId !== undefined) add('flow_id = ?', filter.flowId);
+    if (filter.parentJobId !== undefined) add('parent_job_id = ?', filter.parentJobId);
     if (filter.status !== undefined && filter.status.length > 0)
       add('status = ANY(?::text[])', filter.status);
     if (filter.from !== undefined) add('created_at >= ?', filter.from);

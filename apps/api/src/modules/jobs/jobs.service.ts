@@ -56,6 +56,7 @@ export class JobsService {
     const limit = query.limit ?? DEFAULT_LIMIT;
     const rows = await this.repo.list({
       flowId: query.flowId,
+      parentJobId: query.parentJobId,
       status: query.status,
       from: query.from === undefined ? undefined : new Date(query.from),
       to: query.to === undefined ? undefined : new Date(query.to),

@@ -19,6 +19,11 @@ export class ListJobsQuery extends PageQuery {
   @IsUUID()
   flowId?: string;
 
+  @ApiPropertyOptional({ format: 'uuid', description: 'Only the retries of this job (its child jobs)' })
+  @IsOptional()
+  @IsUUID()
+  parentJobId?: string;
+
   @ApiPropertyOptional({
     description: `Only jobs in these statuses, comma-separated: ${JOB_STATUSES.join(', ')}`,
     example: 'queued,running',
