@@ -1,5 +1,13 @@
 import type { JobPayload, RunEvent, RunOutcome } from '@junction/protocol';
-import { SpanKind, SpanStatusCode, contextOfCarrier, trace, type Span } from '@junction/telemetry';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  contextOfCarrier,
+  trace,
+  type Context,
+  type Span,
+} from '@junction/telemetry';
 
 const tracer = trace.getTracer('junction-worker');
 
@@ -10,6 +18,8 @@ const tracer = trace.getTracer('junction-worker');
  */
 export class RunTrace {
   private readonly job: Span;
+  /** The parent of the step spans. */
+  private readonly jobContext: Context;
   private readonly steps = new Map<string, Span>();
   private error: string | undefined;
 
@@ -28,6 +38,7 @@ export class RunTrace {
       },
       contextOfCarrier(payload.trace),
     );
+    this.jobContext = trace.setSpan(ROOT_CONTEXT, this.job);
   }
 
   /** Follows the run's events: step spans start and end with their steps. */
@@ -37,7 +48,6 @@ export class RunTrace {
       this.error = event.error?.message;
     } else if (event.type === 'step.started') {
       this.steps.get(event.stepId)?.end(event.at);
-      const parent = trace.setSpan(contextOfCarrier(undefined), this.job);
       this.steps.set(
         event.stepId,
         tracer.startSpan(
@@ -49,7 +59,7 @@ export class RunTrace {
               ...(event.use ? { 'junction.step.use': event.use } : {}),
             },
           },
-          parent,
+          this.jobContext,
         ),
       );
     } else if (event.type === 'step.finished') {
