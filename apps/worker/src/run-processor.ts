@@ -9,7 +9,12 @@ import {
   type ConnectorRegistry,
   type Flow,
 } from '@junction/flow';
-import type { ConcurrencyGate, EventPublisher, RunDispatcher } from '@junction/jobs';
+import {
+  payloadIsGated,
+  type ConcurrencyGate,
+  type EventPublisher,
+  type RunDispatcher,
+} from '@junction/jobs';
 import {
   SEQ_PER_RUN,
   decryptSecret,
@@ -40,6 +45,8 @@ export interface RunProcessorDeps {
 /** A run in progress on this worker. */
 interface ActiveRun {
   readonly jobId: string;
+  /** Holds a slot of the flow's concurrency gate (false: an unlimited flow, no slot). */
+  readonly gated: boolean;
   readonly controller: AbortController;
   /** Set at the end of the shutdown grace: abort and give the job back to the queue. */
   handBack: boolean;
@@ -51,6 +58,9 @@ export type ProcessOutcome = RunOutcome | 'skipped';
 
 const PROGRESS_EVERY_MS = 2_000;
 const FLOW_CACHE_SIZE = 200;
+/** How long a cancel for a job this worker does not run is remembered, in case the job arrives next. */
+const EARLY_CANCEL_MS = 60_000;
+const EARLY_CANCEL_MAX = 10_000;
 
 /**
  * Runs one job: claims its concurrency slot, runs the flow with the engine, streams the events,
@@ -61,6 +71,12 @@ export class RunProcessor {
   private readonly deps: RunProcessorDeps;
   private readonly active = new Map<string, ActiveRun>();
   private readonly flows = new Map<string, Flow>();
+  /**
+   * Cancels that came for jobs not running here, with when they expire. A job that skips the gate
+   * can be taken from the queue just as its cancel is published (nothing claims it atomically
+   * against the cancel, as the gate does): it starts cancelled if its cancel came first.
+   */
+  private readonly earlyCancels = new Map<string, number>();
 
   constructor(deps: RunProcessorDeps) {
     this.deps = deps;
@@ -73,10 +89,24 @@ export class RunProcessor {
   /** A cancel request for a job: aborts it if it runs here. */
   cancel(jobId: string): boolean {
     const run = this.active.get(jobId);
-    if (!run) return false;
+    if (!run) {
+      this.rememberCancel(jobId);
+      return false;
+    }
     this.deps.logger.info({ jobId }, 'cancelling job');
     run.controller.abort(new Error('cancelled by request'));
     return true;
+  }
+
+  /**
+   * BullMQ could not renew its locks on these jobs (Redis unreachable, or the stalled check gave
+   * them up): a job that skips the gate has no other lease, so it stops as if its lease was lost.
+   */
+  locksLost(jobIds: readonly string[]): void {
+    for (const jobId of jobIds) {
+      const run = this.active.get(jobId);
+      if (run && !run.gated) this.loseLease(run, this.deps.logger.child({ jobId }), 'BullMQ lock lost');
+    }
   }
 
   /** End of the shutdown grace: abort every run and give the jobs back to the queue. */
@@ -99,7 +129,14 @@ export class RunProcessor {
       return 'failed';
     }
 
-    const run: ActiveRun = { jobId, controller: new AbortController(), handBack: false, leaseLost: false };
+    const gated = payloadIsGated(payload);
+    const run: ActiveRun = {
+      jobId,
+      gated,
+      controller: new AbortController(),
+      handBack: false,
+      leaseLost: false,
+    };
     // registered before the slot is claimed, so a cancel published right after the claim finds it
     this.active.set(jobId, run);
     const log = logger.child({ jobId, flowId: payload.flowId });
@@ -108,16 +145,19 @@ export class RunProcessor {
     let runTrace: RunTrace;
     let startedAt = 0;
     try {
-      const claim = await this.deps.gate.start(payload.flowId, jobId, config.workerId, config.leaseMs);
-      await this.deps.dispatcher.enqueuePromoted(claim);
-      if (claim.status !== 'started') {
-        // cancelled before it started, already finished, or held by another worker
-        log.info({ gate: claim.status }, 'job not admitted on the gate: skipped');
-        this.deps.metrics.jobs.inc({ status: 'skipped' });
-        return 'skipped';
+      if (gated) {
+        const claim = await this.deps.gate.start(payload.flowId, jobId, config.workerId, config.leaseMs);
+        await this.deps.dispatcher.enqueuePromoted(claim);
+        if (claim.status !== 'started') {
+          // cancelled before it started, already finished, or held by another worker
+          log.info({ gate: claim.status }, 'job not admitted on the gate: skipped');
+          this.deps.metrics.jobs.inc({ status: 'skipped' });
+          return 'skipped';
+        }
+        this.deps.onProgress();
+        leaseTimer = this.keepLease(payload, run, log);
       }
-      this.deps.onProgress();
-      leaseTimer = this.keepLease(payload, run, log);
+      if (this.earlyCancels.delete(jobId)) run.controller.abort(new Error('cancelled by request'));
       this.deps.metrics.running.inc();
       startedAt = performance.now();
       runTrace = new RunTrace(payload, config.workerId);
@@ -134,7 +174,7 @@ export class RunProcessor {
       this.deps.metrics.jobs.inc({ status: 'handed_back' });
       throw new WaitingError();
     }
-    await this.finish(payload, log);
+    await this.finish(payload, gated, log);
     this.deps.metrics.jobs.inc({ status: outcome });
     this.deps.metrics.duration.observe({ status: outcome }, (performance.now() - startedAt) / 1000);
     return outcome;
@@ -262,16 +302,10 @@ export class RunProcessor {
    * runs more jobs than its limit.
    */
   private keepLease(payload: JobPayload, run: ActiveRun, log: Logger): NodeJS.Timeout {
-    const { gate, config, metrics } = this.deps;
+    const { gate, config } = this.deps;
     let lastRenewed = Date.now();
     const every = Math.max(Math.floor(config.leaseMs / 3), 100);
-    const lose = (why: string) => {
-      if (run.leaseLost) return;
-      run.leaseLost = true;
-      metrics.leaseLost.inc();
-      log.error({ why }, 'lease lost: stopping the job');
-      run.controller.abort(new Error('lease lost'));
-    };
+    const lose = (why: string) => this.loseLease(run, log, why);
     return setInterval(() => {
       gate
         .renew(payload.flowId, payload.jobId, config.workerId, config.leaseMs)
@@ -287,9 +321,27 @@ export class RunProcessor {
     }, every);
   }
 
+  private loseLease(run: ActiveRun, log: Logger, why: string): void {
+    if (run.leaseLost) return;
+    run.leaseLost = true;
+    this.deps.metrics.leaseLost.inc();
+    log.error({ why }, 'lease lost: stopping the job');
+    run.controller.abort(new Error('lease lost'));
+  }
+
+  private rememberCancel(jobId: string): void {
+    const now = Date.now();
+    for (const [id, until] of this.earlyCancels) {
+      if (until > now && this.earlyCancels.size < EARLY_CANCEL_MAX) break;
+      this.earlyCancels.delete(id);
+    }
+    this.earlyCancels.set(jobId, now + EARLY_CANCEL_MS);
+  }
+
   /** The job's events are in the stream; now free its slot (which enqueues the next waiting job). */
-  private async finish(payload: JobPayload, log: Logger): Promise<void> {
+  private async finish(payload: JobPayload, gated: boolean, log: Logger): Promise<void> {
     await this.retry(() => this.deps.publisher.written(), log, 'writing events');
+    if (!gated) return;
     // the API also frees the slot when it reads job.finished: this is the fast path
     await this.retry(
       () => this.deps.dispatcher.release(payload.flowId, payload.jobId),
@@ -316,7 +368,8 @@ export class RunProcessor {
       },
     });
     await this.retry(() => this.deps.publisher.flush(), log, 'writing events');
-    await this.deps.gate.handBack(payload.flowId, payload.jobId, this.deps.config.workerId);
+    if (payloadIsGated(payload))
+      await this.deps.gate.handBack(payload.flowId, payload.jobId, this.deps.config.workerId);
     await job.moveToWait(token);
   }
 

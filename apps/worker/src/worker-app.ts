@@ -10,6 +10,7 @@ import {
   ConcurrencyGate,
   EventPublisher,
   RunDispatcher,
+  WorkerHeartbeat,
   closeRedis,
   createRedis,
 } from '@junction/jobs';
@@ -37,6 +38,7 @@ export class WorkerApp {
   private publisher: EventPublisher | undefined;
   private dispatcher: RunDispatcher | undefined;
   private cancelListener: CancelListener | undefined;
+  private heartbeat: WorkerHeartbeat | undefined;
   private shared: SharedResources | undefined;
   private server: Server | undefined;
   private lastProgressAt = 0;
@@ -91,6 +93,18 @@ export class WorkerApp {
     });
     this.processor = processor;
 
+    // the liveness of the jobs that skip the gate: the API fails them once this key expires
+    this.heartbeat = new WorkerHeartbeat(main, {
+      prefix: names.workerHeartbeatPrefix,
+      workerId: config.workerId,
+      ttlMs: config.leaseMs,
+      onBeat: () => {
+        this.lastProgressAt = Date.now();
+      },
+      onError: (error) => logger.warn({ error: errorMessage(error) }, 'heartbeat failed'),
+    });
+    await this.heartbeat.start();
+
     this.cancelListener = new CancelListener(subscriber, names.cancelChannel, (jobId) =>
       processor.cancel(jobId),
     );
@@ -121,6 +135,7 @@ export class WorkerApp {
     worker.on('failed', (job, error) =>
       logger.warn({ jobId: job?.id, error: errorMessage(error) }, 'queue job failed'),
     );
+    worker.on('lockRenewalFailed', (jobIds) => processor.locksLost(jobIds));
     worker.on('locksRenewed', () => {
       this.lastProgressAt = Date.now();
     });
@@ -185,6 +200,7 @@ export class WorkerApp {
       clearTimeout(grace);
     }
     await this.cancelListener?.stop();
+    await this.heartbeat?.stop();
     await this.publisher?.close().catch(() => undefined);
     await this.dispatcher?.close().catch(() => undefined);
     await this.shared?.closeAll();

@@ -6,3 +6,4 @@ export * from './cancel-signal.ts';
 export * from './redis-connection.ts';
 export { RedisScript } from './redis-script.ts';
 export { RedisLock } from './redis-lock.ts';
+export * from './worker-heartbeat.ts';

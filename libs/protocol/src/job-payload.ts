@@ -42,6 +42,12 @@ export const JobPayloadV1Schema = z.object({
   attempt: z.number().int().min(1),
   parentJobId: z.string().min(1).optional(),
   /**
+   * false: the flow's concurrency is unlimited, so the job does not go through the per-flow gate
+   * (no slot to claim or free); its worker's liveness comes from the worker heartbeat instead of a
+   * per-job lease. Absent (payloads from before it was added): gated.
+   */
+  gated: z.boolean().optional(),
+  /**
    * W3C trace context of the request that created the job, so the worker's spans join its trace.
    * Optional and additive: a worker that predates it drops it (unknown keys are stripped).
    */

@@ -37,6 +37,8 @@ export interface RedisNames {
   readonly gatePrefix: string;
   /** Lock held by the API replica running a reconciler pass. */
   readonly reconcilerLock: string;
+  /** Prefix of the workers' heartbeat keys (`<prefix>:<workerId>`, expiring when a worker stops beating). */
+  readonly workerHeartbeatPrefix: string;
 }
 
 export function redisNames(prefix: string = DEFAULT_REDIS_PREFIX): RedisNames {
@@ -48,5 +50,6 @@ export function redisNames(prefix: string = DEFAULT_REDIS_PREFIX): RedisNames {
     liveChannel: `${prefix}:live`,
     gatePrefix: `${prefix}:gate`,
     reconcilerLock: `${prefix}:reconciler:lock`,
+    workerHeartbeatPrefix: `${prefix}:worker`,
   };
 }

@@ -18,9 +18,10 @@ import {
 import type { AppConfig } from '../../config/app-config.ts';
 import { APP_CONFIG } from '../../config/config.module.ts';
 import { buildBatch, type IngestBatch } from './event-batch.ts';
+import { JobPayloadsService } from './job-payloads.service.ts';
 import { JobsMetricsService } from './jobs-metrics.service.ts';
 import { JobsRedisService } from './jobs-redis.service.ts';
-import { ACTIVE_STATUSES, JobsRepository } from './jobs.repository.ts';
+import { ACTIVE_STATUSES, JobsRepository, type JobInfo } from './jobs.repository.ts';
 
 interface FinishedRow {
   id: string;
@@ -40,6 +41,7 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
   private readonly redis: JobsRedisService;
   private readonly repo: JobsRepository;
   private readonly metrics: JobsMetricsService;
+  private readonly payloads: JobPayloadsService;
   private readonly logger: PinoLogger;
   private consumer: EventStreamConsumer | undefined;
 
@@ -48,12 +50,14 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
     redis: JobsRedisService,
     repo: JobsRepository,
     metrics: JobsMetricsService,
+    payloads: JobPayloadsService,
     logger: PinoLogger,
   ) {
     this.config = config;
     this.redis = redis;
     this.repo = repo;
     this.metrics = metrics;
+    this.payloads = payloads;
     this.logger = logger;
     this.logger.setContext('job-events');
   }
@@ -263,17 +267,30 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
   private async afterCommit(
     batch: IngestBatch,
     envelopes: readonly JobEventEnvelope[],
-    known: ReadonlyMap<string, { flowId: string }>,
+    known: ReadonlyMap<string, JobInfo>,
   ): Promise<void> {
-    const { dispatcher } = this.redis;
-    // the worker freed the slot already; this covers a worker that died right after reporting
-    const byFlow = Map.groupBy(batch.finished.keys(), (jobId) => known.get(jobId)?.flowId ?? '');
-    const releases = [...byFlow].map(([flowId, jobIds]) => dispatcher.releaseMany(flowId, jobIds));
     const live = this.publishLive(envelopes);
-    const results = await Promise.allSettled([...releases, live]);
+    const results = await Promise.allSettled([this.releaseSlots(batch, known), live]);
     for (const r of results) {
       if (r.status === 'rejected') this.logger.warn({ error: String(r.reason) }, 'after storing events');
     }
+  }
+
+  /**
+   * The worker freed the slots already; this covers a worker that died right after reporting.
+   * Jobs of unlimited flows hold no slot.
+   */
+  private async releaseSlots(batch: IngestBatch, known: ReadonlyMap<string, JobInfo>): Promise<void> {
+    const byVersion = Map.groupBy(batch.finished.keys(), (jobId) => known.get(jobId)?.flowVersionId ?? '');
+    const gated: string[] = [];
+    for (const [versionId, jobIds] of byVersion) {
+      if (versionId !== '' && !(await this.payloads.gated(versionId))) continue;
+      gated.push(...jobIds);
+    }
+    const byFlow = Map.groupBy(gated, (jobId) => known.get(jobId)?.flowId ?? '');
+    await Promise.all(
+      [...byFlow].map(([flowId, jobIds]) => this.redis.dispatcher.releaseMany(flowId, jobIds)),
+    );
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { FlowSchema, type Flow, type Step } from '@junction/flow';
+import { isGated } from '@junction/jobs';
 import { encryptSecret, type JobPayload, type JobTrigger } from '@junction/protocol';
 import { currentTraceCarrier } from '@junction/telemetry';
 import type { AppConfig } from '../../config/app-config.ts';
@@ -61,6 +62,7 @@ export class JobPayloadsService {
       trigger: input.trigger,
       connections,
       attempt: input.attempt,
+      gated: isGated(input.version.definition.concurrency),
       ...(input.parentJobId ? { parentJobId: input.parentJobId } : {}),
       ...(input.resume ? { resume: input.resume } : {}),
       ...(trace ? { trace } : {}),
@@ -88,6 +90,11 @@ export class JobPayloadsService {
     if (this.versions.size >= VERSION_CACHE_SIZE)
       this.versions.delete(this.versions.keys().next().value ?? '');
     this.versions.set(version.versionId, version);
+  }
+
+  /** Whether jobs of the version go through the flow's concurrency gate (it is limited). */
+  async gated(versionId: string): Promise<boolean> {
+    return isGated((await this.version(versionId)).definition.concurrency);
   }
 
   async version(versionId: string): Promise<RunnableVersion> {

@@ -5,11 +5,12 @@ import {
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { RedisLock, type GateState } from '@junction/jobs';
+import { RedisLock, liveWorkers, type GateState, type QueuedRunState } from '@junction/jobs';
 import { isTerminal, type RunError } from '@junction/protocol';
 import type { AppConfig } from '../../config/app-config.ts';
 import { APP_CONFIG } from '../../config/config.module.ts';
 import { JobDispatchService } from './job-dispatch.service.ts';
+import { JobPayloadsService } from './job-payloads.service.ts';
 import { JobsMetricsService, type StuckKind } from './jobs-metrics.service.ts';
 import { JobsRedisService } from './jobs-redis.service.ts';
 import { JobsRepository, type JobRow } from './jobs.repository.ts';
@@ -46,6 +47,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, BeforeAppli
   private readonly redis: JobsRedisService;
   private readonly repo: JobsRepository;
   private readonly dispatch: JobDispatchService;
+  private readonly payloads: JobPayloadsService;
   private readonly metrics: JobsMetricsService;
   private readonly logger: PinoLogger;
   private readonly lock: RedisLock;
@@ -60,6 +62,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, BeforeAppli
     redis: JobsRedisService,
     repo: JobsRepository,
     dispatch: JobDispatchService,
+    payloads: JobPayloadsService,
     metrics: JobsMetricsService,
     logger: PinoLogger,
   ) {
@@ -67,6 +70,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, BeforeAppli
     this.redis = redis;
     this.repo = repo;
     this.dispatch = dispatch;
+    this.payloads = payloads;
     this.metrics = metrics;
     this.logger = logger;
     this.logger.setContext('job-reconciler');
@@ -100,16 +104,27 @@ export class JobReconcilerService implements OnApplicationBootstrap, BeforeAppli
     await this.sweepGates();
     const queued = await this.repo.byStatus(['queued'], new Date(Date.now() - QUEUED_GRACE_MS), BATCH);
     const active = await this.repo.byStatus(['running', 'cancelling'], new Date(), BATCH);
-    const states = await this.gateStates([...queued, ...active]);
-    // The stream's end, taken after the gate was read: a worker writes a job's last events
-    // before it frees the slot, so every event of a job that looks lost now is at or before
-    // this mark, and a later pass whose snapshot covers it has stored them.
+    const { gated, ungated } = await this.byGating([...queued, ...active]);
+    const states = await this.gateStates(gated);
+    const onQueue = await this.queueStates(ungated);
+    // The stream's end, taken after the gate and the queue were read: a worker writes a job's
+    // last events before it frees the slot (or completes the queue job), so every event of a
+    // job that looks lost now is at or before this mark, and a later pass whose snapshot covers
+    // it has stored them.
     const mark = await this.progress.top();
     const stillSuspect = new Set<string>();
+    /** True once the job has looked lost since a mark the consumer has stored everything up to. */
+    const confirmed = (id: string): boolean => {
+      const seenAt = this.suspects.get(id);
+      if (seenAt !== undefined && processed.covers(seenAt)) return true;
+      this.suspects.set(id, seenAt ?? mark);
+      stillSuspect.add(id);
+      return false;
+    };
     const leases: Array<{ id: string; until: Date }> = [];
     const waiting: string[] = [];
     const admitted: JobRow[] = [];
-    for (const job of [...queued, ...active]) {
+    for (const job of gated) {
       const state = states.get(job.id) ?? { state: 'absent' };
       if (state.state === 'waiting') waiting.push(job.id);
       if (state.state === 'running') leases.push({ id: job.id, until: new Date(state.leaseUntil) });
@@ -123,20 +138,91 @@ export class JobReconcilerService implements OnApplicationBootstrap, BeforeAppli
           (state.state === 'done' || state.state === 'absent' || state.state === 'expired'));
       if (!lost) continue;
       // lost only if every event written before it looked lost is stored and it still is
-      const seenAt = this.suspects.get(job.id);
-      if (seenAt === undefined || !processed.covers(seenAt)) {
-        this.suspects.set(job.id, seenAt ?? mark);
-        stillSuspect.add(job.id);
-        continue;
-      }
+      if (!confirmed(job.id)) continue;
       await this.lost(job, job.status === 'queued' ? 'unreported' : 'worker_lost');
     }
+    for (const job of ungated) await this.repairUngated(job, onQueue.get(job.id), confirmed);
     for (let i = 0; i < admitted.length; i += 100) {
       await Promise.all(admitted.slice(i, i + 100).map((job) => this.ensureEnqueued(job)));
     }
     for (const id of this.suspects.keys()) if (!stillSuspect.has(id)) this.suspects.delete(id);
     await this.repo.setWaiting(waiting, true);
     await this.repo.setLeases(leases);
+  }
+
+  /**
+   * A job of an unlimited flow (no gate): its place on the run queue and its worker's heartbeat
+   * say whether it is alive. Queued and unknown to the queue → enqueued again; taken by a worker
+   * that stopped beating, or finished on the queue without its result stored → lost; cancelling
+   * and still waiting on the queue → taken off and cancelled.
+   */
+  private async repairUngated(
+    job: JobRow,
+    onQueue: (QueuedRunState & { alive: boolean }) | undefined,
+    confirmed: (id: string) => boolean,
+  ): Promise<void> {
+    const state = onQueue?.state ?? 'unknown';
+    switch (state) {
+      case 'waiting':
+      case 'delayed':
+      case 'prioritized':
+      case 'waiting-children':
+        if (job.status === 'cancelling') await this.cancelQueued(job);
+        return;
+      case 'active':
+        // a queue job not yet marked with its worker is being taken right now
+        if (onQueue?.worker === undefined || onQueue.alive) return;
+        break;
+      case 'unknown':
+        if (job.status === 'queued') {
+          if (confirmed(job.id)) await this.requeue(job);
+          return;
+        }
+        break;
+      case 'completed':
+      case 'failed':
+        // the worker finished it (or the stalled check gave it up) and PostgreSQL has no result
+        break;
+    }
+    if (!confirmed(job.id)) return;
+    await this.lost(job, job.status === 'queued' ? 'unreported' : 'worker_lost', false);
+  }
+
+  /** Jobs split by whether they go through their flow's gate (the version's concurrency says). */
+  private async byGating(jobs: readonly JobRow[]): Promise<{ gated: JobRow[]; ungated: JobRow[] }> {
+    const gated: JobRow[] = [];
+    const ungated: JobRow[] = [];
+    for (const [versionId, versionJobs] of Map.groupBy(jobs, (j) => j.flow_version_id)) {
+      const isGated = await this.payloads.gated(versionId).catch(() => true);
+      (isGated ? gated : ungated).push(...versionJobs);
+    }
+    return { gated, ungated };
+  }
+
+  private async queueStates(
+    jobs: readonly JobRow[],
+  ): Promise<Map<string, QueuedRunState & { alive: boolean }>> {
+    const out = new Map<string, QueuedRunState & { alive: boolean }>();
+    if (jobs.length === 0) return out;
+    const states = await this.redis.dispatcher.states(jobs.map((j) => j.id));
+    const workers = [...states.values()].flatMap((s) => (s.worker ? [s.worker] : []));
+    const alive = await liveWorkers(this.redis.main, this.redis.names.workerHeartbeatPrefix, workers);
+    for (const [id, s] of states) out.set(id, { ...s, alive: s.worker !== undefined && alive.has(s.worker) });
+    return out;
+  }
+
+  /** A cancelling job still waiting on the queue (its cancel came before its enqueue): off it goes. */
+  private async cancelQueued(job: JobRow): Promise<void> {
+    if ((await this.redis.dispatcher.cancel(job.flow_id, job.id, false)) !== 'removed') return;
+    await this.repo.transition(job.id, 'cancelled', {}, true);
+    this.stuck('cancelled_on_queue', { jobId: job.id, flowId: job.flow_id });
+  }
+
+  /** A queued job the queue lost (or never got): every event written before is stored, so it never ran. */
+  private async requeue(job: JobRow): Promise<void> {
+    this.suspects.delete(job.id);
+    await this.dispatch.enqueue(job);
+    this.stuck('readmitted', { jobId: job.id, admission: 'admitted' });
   }
 
   /** Reclaims expired leases, fills free slots and frees slots held by finished or unknown jobs. */
@@ -186,7 +272,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, BeforeAppli
   }
 
   /** A job whose worker is gone: failed (or cancelled if it was being cancelled), retried by policy. */
-  private async lost(job: JobRow, kind: StuckKind): Promise<void> {
+  private async lost(job: JobRow, kind: StuckKind, gated = true): Promise<void> {
     this.suspects.delete(job.id);
     const cancelling = job.status === 'cancelling';
     const updated = cancelling
@@ -197,7 +283,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, BeforeAppli
           { error: kind === 'unreported' ? UNREPORTED : WORKER_LOST },
           true,
         );
-    await this.redis.dispatcher.release(job.flow_id, job.id);
+    if (gated) await this.redis.dispatcher.release(job.flow_id, job.id);
     if (!updated) return;
     this.stuck(kind, { jobId: job.id, flowId: job.flow_id, now: updated.status });
     const { lostPolicy, maxAttempts } = this.config.jobs;

@@ -4,7 +4,8 @@ import { MetricsService } from '../metrics/metrics.service.ts';
 import { JobsRedisService } from './jobs-redis.service.ts';
 import { ACTIVE_STATUSES, JobsRepository } from './jobs.repository.ts';
 
-export type StuckKind = 'requeued' | 'readmitted' | 'worker_lost' | 'slot_released' | 'unreported';
+export type StuckKind =
+  'requeued' | 'readmitted' | 'worker_lost' | 'slot_released' | 'unreported' | 'cancelled_on_queue';
 
 /** Job metrics on the API's registry: what runs, what waits, how long it takes, what went wrong. */
 @Injectable()

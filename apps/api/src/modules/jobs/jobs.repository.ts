@@ -12,6 +12,12 @@ import type { JobErrorStatus } from './job-error.entity.ts';
 import type { JobResumePoint, JobTriggerInfo } from './job.entity.ts';
 
 /** A job row as the jobs module reads it (raw SQL: the hot paths skip the ORM). */
+export interface JobInfo {
+  status: JobStatus;
+  flowId: string;
+  flowVersionId: string;
+}
+
 export interface JobRow {
   id: string;
   seq: string;
@@ -226,14 +232,15 @@ export class JobsRepository {
   }
 
   /** Status and flow of each job that exists. */
-  async info(ids: readonly string[]): Promise<Map<string, { status: JobStatus; flowId: string }>> {
+  async info(ids: readonly string[]): Promise<Map<string, JobInfo>> {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return new Map();
-    const rows = await this.db.query<Array<{ id: string; status: JobStatus; flow_id: string }>>(
-      `SELECT id, status, flow_id FROM jobs WHERE id = ANY($1::uuid[])`,
-      [valid],
+    const rows = await this.db.query<
+      Array<{ id: string; status: JobStatus; flow_id: string; flow_version_id: string }>
+    >(`SELECT id, status, flow_id, flow_version_id FROM jobs WHERE id = ANY($1::uuid[])`, [valid]);
+    return new Map(
+      rows.map((r) => [r.id, { status: r.status, flowId: r.flow_id, flowVersionId: r.flow_version_id }]),
     );
-    return new Map(rows.map((r) => [r.id, { status: r.status, flowId: r.flow_id }]));
   }
 
   /**

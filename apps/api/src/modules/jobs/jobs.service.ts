@@ -113,15 +113,18 @@ export class JobsService {
 
   /**
    * A job that has not started leaves the queue and is cancelled at once; a running one becomes
-   * `cancelling` and its worker is told to abort (it reports `cancelled` when it has).
+   * `cancelling` and its worker is told to abort (it reports `cancelled` when it has). A job of an
+   * unlimited flow that the queue does not know (yet) is `cancelling` too: the reconciler
+   * settles it, since its enqueue may still be on the way.
    */
   async cancel(id: string): Promise<JobDto> {
     const row = await this.find(id);
     if (isTerminal(row.status))
       throw new ConflictException(errorBody(409, `job ${id} is already ${row.status}`));
-    const onGate = await this.redis.dispatcher.cancel(row.flow_id, id);
+    const gated = await this.payloads.gated(row.flow_version_id);
+    const onGate = await this.redis.dispatcher.cancel(row.flow_id, id, gated);
     let updated: JobRow | undefined;
-    if (onGate === 'removed' || onGate === 'absent') {
+    if (onGate === 'removed' || (onGate === 'absent' && gated)) {
       if (onGate === 'absent') await this.redis.gate.release(row.flow_id, id); // never admitted later
       updated = await this.repo.transition(id, 'cancelled', {}, true);
     } else {
