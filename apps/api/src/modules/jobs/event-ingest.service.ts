@@ -17,7 +17,7 @@ import {
 } from '@junction/protocol';
 import type { AppConfig } from '../../config/app-config.ts';
 import { APP_CONFIG } from '../../config/config.module.ts';
-import { buildBatch, type IngestBatch } from './event-batch.ts';
+import { buildBatch, rowsJson, type IngestBatch } from './event-batch.ts';
 import { JobPayloadsService } from './job-payloads.service.ts';
 import { JobsMetricsService } from './jobs-metrics.service.ts';
 import { JobsRedisService } from './jobs-redis.service.ts';
@@ -124,32 +124,42 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
     if (b.logs.length > 0) {
       await tx.query(
         `INSERT INTO job_logs (job_id, seq, at, level, step_id, message, fields)
-         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+         SELECT v.job_id, v.seq, v.at, v.level, v.step_id, v.message, v.fields
+           FROM json_to_recordset($1::json)
+             AS v(job_id uuid, seq bigint, at timestamptz, level text, step_id text, message text, fields jsonb)
          ON CONFLICT DO NOTHING`,
         [
-          b.logs.map((l) => l.jobId),
-          b.logs.map((l) => l.seq),
-          b.logs.map((l) => l.at),
-          b.logs.map((l) => l.level),
-          b.logs.map((l) => l.stepId),
-          b.logs.map((l) => stripNul(l.message)),
-          b.logs.map((l) => (l.fields === null ? null : stripNul(l.fields))),
+          rowsJson(
+            b.logs.map((l) => ({
+              job_id: l.jobId,
+              seq: l.seq,
+              at: l.at,
+              level: l.level,
+              step_id: l.stepId,
+              message: l.message,
+              fields: l.fields,
+            })),
+          ),
         ],
       );
     }
     if (b.events.size > 0) {
-      const chunks = [...b.events.values()];
       // a batch stored again keeps the longer chunk; replay drops duplicate seqs of overlapping ones
       await tx.query(
         `INSERT INTO job_event_chunks (job_id, first_seq, last_seq, events)
-         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::jsonb[])
+         SELECT v.job_id, v.first_seq, v.last_seq, v.events
+           FROM json_to_recordset($1::json) AS v(job_id uuid, first_seq bigint, last_seq bigint, events jsonb)
          ON CONFLICT (job_id, first_seq) DO UPDATE SET last_seq = EXCLUDED.last_seq, events = EXCLUDED.events
           WHERE job_event_chunks.last_seq < EXCLUDED.last_seq`,
         [
-          chunks.map((c) => c.jobId),
-          chunks.map((c) => c.firstSeq),
-          chunks.map((c) => c.lastSeq),
-          chunks.map((c) => stripNul(`[${c.events.join(',')}]`)),
+          rowsJson(
+            [...b.events.values()].map((c) => ({
+              job_id: c.jobId,
+              first_seq: c.firstSeq,
+              last_seq: c.lastSeq,
+              events: c.events,
+            })),
+          ),
         ],
       );
     }
@@ -158,21 +168,27 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
       await tx.query(
         `WITH inserted AS (
            INSERT INTO job_errors (job_id, seq, step_id, message, record, attempt, retryable, created_at)
-           SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::jsonb[], $6::int[], $7::bool[], $8::timestamptz[])
+           SELECT v.job_id, v.seq, v.step_id, v.message, v.record, v.attempt, v.retryable, v.at
+             FROM json_to_recordset($1::json)
+               AS v(job_id uuid, seq bigint, step_id text, message text, record jsonb, attempt int, retryable bool, at timestamptz)
            ON CONFLICT (job_id, seq) DO NOTHING
            RETURNING job_id)
          UPDATE jobs SET error_count = jobs.error_count + c.n
            FROM (SELECT job_id, count(*)::int AS n FROM inserted GROUP BY job_id) c
-          WHERE jobs.id = c.job_id AND jobs.status = ANY($9::text[])`,
+          WHERE jobs.id = c.job_id AND jobs.status = ANY($2::text[])`,
         [
-          b.errors.map((e) => e.jobId),
-          b.errors.map((e) => e.seq),
-          b.errors.map((e) => e.stepId),
-          b.errors.map((e) => stripNul(e.message)),
-          b.errors.map((e) => stripNul(e.record)),
-          b.errors.map((e) => e.attempt),
-          b.errors.map((e) => e.retryable),
-          b.errors.map((e) => e.at),
+          rowsJson(
+            b.errors.map((e) => ({
+              job_id: e.jobId,
+              seq: e.seq,
+              step_id: e.stepId,
+              message: e.message,
+              record: e.record,
+              attempt: e.attempt,
+              retryable: e.retryable,
+              at: e.at,
+            })),
+          ),
           ACTIVE_STATUSES,
         ],
       );
@@ -186,27 +202,21 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
                 started_at = COALESCE(jobs.started_at, v.at),
                 worker_id = v.worker,
                 waiting_for_slot = false
-           FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) AS v(id, at, worker)
-          WHERE jobs.id = v.id AND jobs.status = ANY($4::text[])`,
-        [
-          started.map(([id]) => id),
-          started.map(([, s]) => s.at),
-          started.map(([, s]) => s.workerId),
-          ACTIVE_STATUSES,
-        ],
+           FROM json_to_recordset($1::json) AS v(id uuid, at timestamptz, worker text)
+          WHERE jobs.id = v.id AND jobs.status = ANY($2::text[])`,
+        [rowsJson(started.map(([id, s]) => ({ id, at: s.at, worker: s.workerId }))), ACTIVE_STATUSES],
       );
     }
     const progress = [...b.stats].filter(([id]) => !b.finished.has(id));
     if (progress.length > 0) {
       await tx.query(
         `UPDATE jobs SET stats = jobs.stats || v.stats
-           FROM unnest($1::uuid[], $2::jsonb[]) AS v(id, stats)
-          WHERE jobs.id = v.id AND jobs.status = ANY($3::text[])`,
-        [progress.map(([id]) => id), progress.map(([, s]) => JSON.stringify(s)), ACTIVE_STATUSES],
+           FROM json_to_recordset($1::json) AS v(id uuid, stats jsonb)
+          WHERE jobs.id = v.id AND jobs.status = ANY($2::text[])`,
+        [rowsJson(progress.map(([id, stats]) => ({ id, stats }))), ACTIVE_STATUSES],
       );
     }
     if (b.finished.size === 0) return [];
-    const done = [...b.finished];
     // every outcome is reachable from queued, running and cancelling; never from a final status
     const sources = reachableSourcesOf('completed');
     const result = await tx.query<[FinishedRow[], number]>(
@@ -217,24 +227,30 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
               stats = v.stats,
               error_count = v.error_count,
               error = v.error,
-              output = v.output,
+              output = v.output -> 'value',
               waiting_for_slot = false,
               lease_until = NULL
-         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::jsonb[], $6::int[], $7::jsonb[], $8::jsonb[], $10::text[])
-              AS v(id, status, at, started, stats, error_count, error, output, worker)
-        WHERE jobs.id = v.id AND jobs.status = ANY($9::text[])
+         FROM json_to_recordset($1::json)
+              AS v(id uuid, status text, at timestamptz, started timestamptz, stats jsonb, error_count int,
+                   error jsonb, output jsonb, worker text)
+        WHERE jobs.id = v.id AND jobs.status = ANY($2::text[])
         RETURNING jobs.id, jobs.flow_id, jobs.status`,
       [
-        done.map(([id]) => id),
-        done.map(([, f]) => f.status),
-        done.map(([, f]) => f.at),
-        done.map(([id, f]) => b.started.get(id)?.at ?? f.startedAt),
-        done.map(([, f]) => JSON.stringify(f.event.stats ?? {})),
-        done.map(([, f]) => f.event.errorCount ?? 0),
-        done.map(([, f]) => (f.event.error ? stripNul(JSON.stringify(f.event.error)) : null)),
-        done.map(([, f]) => (f.event.output === undefined ? null : stripNul(JSON.stringify(f.event.output)))),
+        rowsJson(
+          [...b.finished].map(([id, f]) => ({
+            id,
+            status: f.status,
+            at: f.at,
+            started: b.started.get(id)?.at ?? f.startedAt,
+            stats: f.event.stats ?? {},
+            error_count: f.event.errorCount ?? 0,
+            error: f.event.error ?? null,
+            // wrapped: a JSON null output is stored as JSON null, a missing one as SQL NULL
+            output: f.event.output === undefined ? undefined : { value: f.event.output },
+            worker: f.workerId ?? b.started.get(id)?.workerId ?? null,
+          })),
+        ),
         sources,
-        done.map(([, f]) => f.workerId),
       ],
     );
     const rows = result[0];
@@ -319,14 +335,4 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
     }
     if (watched > 0) await pipeline.exec();
   }
-}
-
-/**
- * PostgreSQL text and jsonb cannot hold NUL characters (raw, or as the JSON escape \u0000): a log
- * line with one must not poison the whole batch.
- */
-function stripNul(text: string): string {
-  return text.includes('\u0000') || text.includes('\\u0000')
-    ? text.replaceAll('\u0000', '').replaceAll('\\u0000', '')
-    : text;
 }
