@@ -39,6 +39,30 @@ describe('bad input gets a clear 4xx, never a 500', () => {
     );
   });
 
+  it('checks a run request (validated by its zod schema) in the same words', async () => {
+    const flow = await api.request<{ id: string }>('POST', '/api/v1/flows', {
+      body: { name: 'run-body', steps: [{ id: 'a', use: 'transform.map', with: { keep: true } }] },
+    });
+    const run = (body: unknown) =>
+      api.request<ErrorBody>('POST', `/api/v1/flows/${flow.body.id}/run`, { body });
+    const unknown = await run({ params: {}, priority: 1, when: 'now' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.problems).toEqual([
+      { path: 'priority', message: 'unknown field' },
+      { path: 'when', message: 'unknown field' },
+    ]);
+    for (const params of ['n=1', [1], null, 3]) {
+      const res = await run({ params });
+      expect(res.status, JSON.stringify(params)).toBe(400);
+      expect(res.body.problems).toEqual([{ path: 'params', message: 'must be an object' }]);
+    }
+    expect((await run([{ params: {} }])).body.problems).toEqual([
+      { path: '', message: 'body must be a JSON object, got an array' },
+    ]);
+    expect((await run({ params: {} })).status).toBe(201);
+    expect((await run({})).status).toBe(201);
+  });
+
   it('names fields of the wrong type, once each', async () => {
     const res = await api.request<ErrorBody>('POST', '/api/v1/integrations', {
       body: { name: 42, settings: 'x' },

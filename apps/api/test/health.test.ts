@@ -47,7 +47,7 @@ describe('health, readiness, metrics and docs', () => {
     const doc = await api.request<{
       openapi: string;
       paths: Record<string, unknown>;
-      components: { securitySchemes: object };
+      components: { securitySchemes: object; schemas: Record<string, unknown> };
     }>('GET', '/docs/openapi.json', { token: null });
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toMatch(/^3\./);
@@ -62,6 +62,10 @@ describe('health, readiness, metrics and docs', () => {
       ]),
     );
     expect(doc.body.components.securitySchemes).toHaveProperty('bearer');
+    // a body validated by its zod schema is documented by its class like the others
+    expect(doc.body.components).toMatchObject({
+      schemas: { RunFlowBody: { type: 'object', properties: { params: { type: 'object' } } } },
+    });
     const ui = await api.request<string>('GET', '/docs', { token: null });
     expect(ui.status).toBe(200);
     expect(ui.text).toContain('swagger');

@@ -1,15 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsIn, IsObject, IsOptional, IsUUID } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsUUID } from 'class-validator';
+import { z } from 'zod';
 
+/** Validated with its zod schema (see AppValidationPipe): the hottest route's body. */
 export class RunFlowBody {
+  static readonly schema = z.strictObject({ params: z.record(z.string(), z.unknown()).optional() });
+
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: true,
     description: "Parameter values, checked against the flow's parameter types",
     example: { since: '2026-01-01' },
   })
-  @IsOptional()
-  @IsObject()
   params?: Record<string, unknown>;
 }
 
