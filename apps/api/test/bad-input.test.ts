@@ -59,7 +59,22 @@ describe('bad input gets a clear 4xx, never a 500', () => {
     expect((await run([{ params: {} }])).body.problems).toEqual([
       { path: '', message: 'body must be a JSON object, got an array' },
     ]);
-    expect((await run({ params: {} })).status).toBe(201);
+    // PostgreSQL cannot store a NUL character: refused at the door, on any route
+    const nul = await api.request<ErrorBody>('POST', `/api/v1/flows/${flow.body.id}/run`, {
+      raw: '{"params": {"tags": ["ok", "a\\u0000b"]}}',
+    });
+    expect(nul.status).toBe(400);
+    expect(nul.body.message).toBe(
+      'params.tags[1] contains a NUL character (\\u0000), which cannot be stored',
+    );
+    const named = await api.request<ErrorBody>('POST', '/api/v1/integrations', { raw: '{"n\\u0000": 1}' });
+    expect(named.body.message).toBe('n\\u0000 contains a NUL character (\\u0000), which cannot be stored');
+    // a backslash followed by u0000 is text like any other
+    const literal = await api.request<{ name: string }>('POST', '/api/v1/integrations', {
+      raw: '{"name": "back\\\\u0000slash"}',
+    });
+    expect(literal.status).toBe(201);
+    expect(literal.body.name).toBe('back\\u0000slash');
     expect((await run({})).status).toBe(201);
   });
 

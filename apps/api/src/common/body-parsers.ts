@@ -16,13 +16,47 @@ export function registerBodyParsers(app: NestFastifyApplication, bodyLimit: numb
       done(new BadRequestException(errorBody(400, 'body is empty but content-type is application/json')));
       return;
     }
+    let value: unknown;
     try {
-      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
     } catch (e) {
       done(new BadRequestException(errorBody(400, `body is not valid JSON: ${(e as Error).message}`)));
+      return;
     }
+    // the escape is rare in real bodies; only then look for a real NUL (PostgreSQL cannot store one)
+    const at = text.includes('\\u0000') ? nulPath(value, '') : undefined;
+    if (at !== undefined) {
+      const where = at === '' ? 'the body' : at;
+      done(
+        new BadRequestException(
+          errorBody(400, `${where} contains a NUL character (\\u0000), which cannot be stored`),
+        ),
+      );
+      return;
+    }
+    done(null, value);
   });
   app.useBodyParser(YAML_CONTENT_TYPES, { bodyLimit }, (_req, body: Buffer, done) => {
     done(null, body.toString('utf8'));
   });
+}
+
+/** Path of the first key or string holding a NUL character, if any. */
+function nulPath(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulPath(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    const here = path === '' ? key : `${path}.${key}`;
+    if (key.includes('\u0000')) return here.replaceAll('\u0000', '\\u0000');
+    const found = nulPath(item, here);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }

@@ -152,26 +152,34 @@ export class JobsRepository {
   async insertMany(
     jobs: ReadonlyArray<{ job: NewJob; onlyIfCurrent: boolean }>,
   ): Promise<Map<string, JobRow>> {
+    // one JSON parameter: PostgreSQL parses it once, where jsonb[] literals escape every element
     const rows = await this.db.query<JobRow[]>(
       `INSERT INTO jobs (id, flow_id, flow_version_id, status, params, trigger, parent_job_id, resume, attempt)
        SELECT v.id, v.flow_id, v.version_id, 'queued', v.params, v.trigger, v.parent_job_id, v.resume, v.attempt
-         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::jsonb[], $5::jsonb[], $6::uuid[], $7::jsonb[], $8::int[], $9::bool[])
-              WITH ORDINALITY AS v(id, flow_id, version_id, params, trigger, parent_job_id, resume, attempt, only_current, ord)
+         FROM ROWS FROM (json_to_recordset($1::json)
+                AS (id uuid, flow_id uuid, version_id uuid, params jsonb, trigger jsonb, parent_job_id uuid,
+                    resume jsonb, attempt int, only_current bool))
+              WITH ORDINALITY
+              AS v(id, flow_id, version_id, params, trigger, parent_job_id, resume, attempt, only_current, ord)
         WHERE NOT v.only_current OR EXISTS (
                 SELECT 1 FROM flows f JOIN flow_versions fv ON fv.flow_id = f.id AND fv.version = f.current_version
                  WHERE f.id = v.flow_id AND fv.id = v.version_id AND f.enabled)
         ORDER BY v.ord
        RETURNING *`,
       [
-        jobs.map((j) => j.job.id),
-        jobs.map((j) => j.job.flowId),
-        jobs.map((j) => j.job.flowVersionId),
-        jobs.map((j) => JSON.stringify(j.job.params)),
-        jobs.map((j) => JSON.stringify(j.job.trigger)),
-        jobs.map((j) => j.job.parentJobId ?? null),
-        jobs.map((j) => (j.job.resume ? JSON.stringify(j.job.resume) : null)),
-        jobs.map((j) => j.job.attempt ?? 1),
-        jobs.map((j) => j.onlyIfCurrent),
+        JSON.stringify(
+          jobs.map(({ job, onlyIfCurrent }) => ({
+            id: job.id,
+            flow_id: job.flowId,
+            version_id: job.flowVersionId,
+            params: job.params,
+            trigger: job.trigger,
+            parent_job_id: job.parentJobId ?? null,
+            resume: job.resume ?? null,
+            attempt: job.attempt ?? 1,
+            only_current: onlyIfCurrent,
+          })),
+        ),
       ],
     );
     return new Map(rows.map((r) => [r.id, r]));
