@@ -20,7 +20,10 @@ export interface QueuedRunsResult {
   runs: number;
   inflight: number;
   concurrency: number;
+  /** The median of the raw BullMQ runs (one before each Junction variant and one after). */
   raw: { ms: number; rate: number };
+  /** jobs/s of every raw BullMQ run, in order */
+  rawRates: number[];
   variants: JunctionRun[];
 }
 
@@ -38,7 +41,9 @@ measures from the first request to the moment PostgreSQL holds all N jobs as \`c
 (their events stored by the API's consumer). The same is repeated with the script.run step
 replaced by a map, to separate the cost of the queue path from the script sandbox. In the same
 run, raw BullMQ: N no-op jobs added one by one (64 in flight) and consumed by a plain BullMQ
-worker process with the same concurrency. CPU per run is the process's user + system time over
+worker process with the same concurrency, measured before each Junction variant and after the
+last; the ratio is taken against the median (a raw run lasts only 1–3 s, and the machine's speed
+drifts). CPU per run is the process's user + system time over
 the measured part divided by N; peak RSS is each process's VmHWM. Target: ≥ a third of raw
 BullMQ. Everything (API, worker, PostgreSQL, Redis, the load generator, and whatever else runs
 on the machine) shares its cores. The table is rewritten by each run.
@@ -89,7 +94,8 @@ function block(r: QueuedRunsResult, machine: string): string {
   }
   lines.push(
     '',
-    `Run requests were accepted (201) at ${r.variants.map((v) => `${fmt(v.acceptRate)}/s`).join(' and ')}. ` +
+    `Raw BullMQ runs: ${r.rawRates.map((rate) => `${fmt(rate)}`).join(', ')} jobs/s (median in the table). ` +
+      `Run requests were accepted (201) at ${r.variants.map((v) => `${fmt(v.acceptRate)}/s`).join(' and ')}. ` +
       `Measured on ${machine}, ${new Date().toISOString().slice(0, 10)}.`,
   );
   return lines.join('\n');
