@@ -91,4 +91,29 @@ describe('a worker killed mid-job', () => {
     const metrics = await env.api.request<string>('GET', '/metrics');
     expect(metrics.text).toMatch(/junction_jobs_stuck\{[^}]*kind="readmitted"[^}]*\} [3-9]/);
   }, 60_000);
+
+  it('puts back queued jobs of an unlimited flow (not gated) that Redis lost, each run once', async () => {
+    const flowId = await env.createFlow({
+      name: 'forgotten-unlimited',
+      concurrency: { max: 'unlimited' },
+      steps: [{ id: 'shape', use: 'transform.map', with: { fields: { ok: true } } }],
+    });
+    await Promise.all(env.workers.map((w) => w.stop('SIGKILL')));
+    const jobs = await Promise.all([env.run(flowId), env.run(flowId), env.run(flowId)]);
+    const prefix = env.api.env.JUNCTION_REDIS_PREFIX;
+    const redis = new Redis(env.api.env.REDIS_URL);
+    try {
+      await redis.del(...(await redis.keys(`${prefix}:*`)));
+      await env.addWorker();
+      const finished = await Promise.all(jobs.map((j) => env.waitFor(j.id, undefined, 30_000)));
+      expect(finished.map((j) => j.status)).toEqual(['completed', 'completed', 'completed']);
+      // each ran once: BullMQ counts the starts of a job id
+      const starts = await Promise.all(
+        jobs.map((j) => redis.hget(`${prefix}:bull:junction-runs:${j.id}`, 'ats')),
+      );
+      expect(starts).toEqual(['1', '1', '1']);
+    } finally {
+      redis.disconnect();
+    }
+  }, 60_000);
 });

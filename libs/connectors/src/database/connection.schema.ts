@@ -98,6 +98,32 @@ function sortKeys(value: unknown): unknown {
   return Object.fromEntries(entries.map(([k, v]) => [k, sortKeys(v)]));
 }
 
+/**
+ * Where to connect and how to secure it, in the shape both drivers take: a URL under the driver's
+ * own key (`connectionString` for pg, `uri` for mysql2), or the parts; `ssl: true` verifies.
+ */
+export type ConnectionParts<K extends string> = Partial<Record<K, string>> & {
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  ssl?: Exclude<DatabaseConnection['ssl'], boolean> | { rejectUnauthorized: true };
+};
+
+export function connectionParts<K extends string>(c: DatabaseConnection, urlKey: K): ConnectionParts<K> {
+  const where =
+    c.url !== undefined
+      ? { [urlKey]: c.url }
+      : { host: c.host, port: c.port, user: c.user, password: c.password, database: c.database };
+  const ssl =
+    c.ssl === undefined || c.ssl === false
+      ? {}
+      : { ssl: c.ssl === true ? { rejectUnauthorized: true } : c.ssl };
+  // the computed key widens the URL part's type; the shape is the one declared
+  return { ...where, ...ssl } as ConnectionParts<K>;
+}
+
 /** Where the server is, for messages: host:port, never credentials. */
 export function describeTarget(c: DatabaseConnection): string {
   const dialect = dialectOf(c);

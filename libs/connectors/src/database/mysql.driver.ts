@@ -3,7 +3,7 @@ import type { FlowRecord, Page, StepLogger } from '@junction/flow';
 import { abortError, whenAborted } from '../shared/abort.ts';
 import { bestEffortWithin } from '../shared/best-effort.ts';
 import { lazyImport } from '../shared/lazy-import.ts';
-import { describeTarget, type DatabaseConnection } from './connection.schema.ts';
+import { connectionParts, describeTarget, type DatabaseConnection } from './connection.schema.ts';
 import type { DatabaseDriver, StatementResult } from './driver.ts';
 import { toConnectorError } from './driver-errors.ts';
 
@@ -13,17 +13,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const loadMysql = lazyImport<typeof mysql>(() => import('mysql2').then((m) => m.default));
 
 export function mysqlConfig(c: DatabaseConnection): mysql.ConnectionOptions {
-  const where =
-    c.url !== undefined
-      ? { uri: c.url }
-      : { host: c.host, port: c.port, user: c.user, password: c.password, database: c.database };
-  const ssl =
-    c.ssl === undefined || c.ssl === false
-      ? {}
-      : { ssl: c.ssl === true ? { rejectUnauthorized: true } : c.ssl };
   return {
-    ...where,
-    ...ssl,
+    ...connectionParts(c, 'uri'),
     connectTimeout: CONNECT_TIMEOUT_MS,
     // BIGINT as a number when it fits one exactly, else as text; DECIMAL as text: no digit lost
     supportBigNumbers: true,

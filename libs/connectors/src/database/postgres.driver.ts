@@ -7,7 +7,7 @@ import type { FlowRecord, Page, StepLogger } from '@junction/flow';
 import { abortError, whenAborted } from '../shared/abort.ts';
 import { bestEffortWithin } from '../shared/best-effort.ts';
 import { lazyImport } from '../shared/lazy-import.ts';
-import { describeTarget, type DatabaseConnection } from './connection.schema.ts';
+import { connectionParts, describeTarget, type DatabaseConnection } from './connection.schema.ts';
 import type { DatabaseDriver, StatementResult } from './driver.ts';
 import { toConnectorError } from './driver-errors.ts';
 import { fastTimestampParser } from './pg-timestamps.ts';
@@ -32,17 +32,8 @@ const loadPg = lazyImport<PgModules>(async () => {
 const loadCopyFrom = lazyImport<typeof copyFromStream>(async () => (await import('pg-copy-streams')).from);
 
 export function postgresConfig(c: DatabaseConnection, types: pg.CustomTypesConfig): pg.ClientConfig {
-  const where =
-    c.url !== undefined
-      ? { connectionString: c.url }
-      : { host: c.host, port: c.port, user: c.user, password: c.password, database: c.database };
-  const ssl =
-    c.ssl === undefined || c.ssl === false
-      ? {}
-      : { ssl: c.ssl === true ? { rejectUnauthorized: true } : c.ssl };
   return {
-    ...where,
-    ...ssl,
+    ...connectionParts(c, 'connectionString'),
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     application_name: 'junction',
     types,
