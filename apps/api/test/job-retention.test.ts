@@ -1,4 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisNames } from '@junction/protocol';
 import { startApi, type ApiProcess } from './support/api-process.ts';
 
 // Old finished jobs go after JOBS_RETENTION_DAYS, with what hangs off them; the rest stays.
@@ -64,5 +67,36 @@ describe('job retention', () => {
     expect(orphans[0].n).toBe(0);
     const metrics = await api.request<string>('GET', '/metrics');
     expect(metrics.text).toMatch(/^junction_jobs_purged_total(\{[^}]*\})? 2$/m);
+  });
+
+  it('removes the stored flow versions of deleted flows from Redis, and keeps the others', async () => {
+    const create = async (name: string) =>
+      (
+        await api.request<{ id: string }>('POST', '/api/v1/flows', {
+          body: { name, steps: [{ id: 'a', use: 'transform.map', with: { keep: true } }] },
+        })
+      ).body.id;
+    const kept = await create('version-kept');
+    const gone = await create('version-gone');
+    // a run stores the version where workers read it (no worker here: the job stays queued)
+    for (const id of [kept, gone]) {
+      const run = await api.request<{ id: string }>('POST', `/api/v1/flows/${id}/run`, { body: {} });
+      await api.request('POST', `/api/v1/jobs/${run.body.id}/cancel`);
+    }
+    const versionOf = async (flowId: string) =>
+      (await api.query<{ id: string }>(`SELECT id FROM flow_versions WHERE flow_id = $1`, [flowId]))[0].id;
+    const [keptVersion, goneVersion] = [await versionOf(kept), await versionOf(gone)];
+    const redis = new Redis(api.env.REDIS_URL);
+    try {
+      const key = (v: string) => `${redisNames(api.env.JUNCTION_REDIS_PREFIX).flowVersionPrefix}:${v}`;
+      expect(await redis.exists(key(keptVersion), key(goneVersion))).toBe(2);
+      expect((await api.request('DELETE', `/api/v1/flows/${gone}`)).status).toBe(204);
+      const end = Date.now() + 10_000;
+      while ((await redis.exists(key(goneVersion))) === 1 && Date.now() < end) await sleep(100);
+      expect(await redis.exists(key(goneVersion))).toBe(0);
+      expect(await redis.exists(key(keptVersion))).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
   });
 });

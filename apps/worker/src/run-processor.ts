@@ -13,6 +13,7 @@ import {
   payloadIsGated,
   type ConcurrencyGate,
   type EventPublisher,
+  type FlowVersionStore,
   type RunDispatcher,
 } from '@junction/jobs';
 import {
@@ -33,6 +34,7 @@ export interface RunProcessorDeps {
   gate: ConcurrencyGate;
   dispatcher: RunDispatcher;
   publisher: EventPublisher;
+  versions: FlowVersionStore;
   registry: ConnectorRegistry;
   shared: SharedResources;
   config: WorkerConfig;
@@ -61,6 +63,9 @@ const FLOW_CACHE_SIZE = 200;
 /** How long a cancel for a job this worker does not run is remembered, in case the job arrives next. */
 const EARLY_CANCEL_MS = 60_000;
 const EARLY_CANCEL_MAX = 10_000;
+/** How long a run waits for its flow version to appear in the store, and how often it looks. */
+const VERSION_WAIT_MS = 15_000;
+const VERSION_POLL_MS = 500;
 
 /**
  * Runs one job: claims its concurrency slot, runs the flow with the engine, streams the events,
@@ -208,7 +213,7 @@ export class RunProcessor {
     });
 
     try {
-      const flow = this.flowOf(payload);
+      const flow = await this.flowOf(payload, run.controller.signal);
       const result = await runFlow(flow, {
         registry: this.deps.registry,
         params: payload.params,
@@ -248,11 +253,23 @@ export class RunProcessor {
     }
   }
 
-  /** The payload's flow, parsed once per flow version (versions never change). */
-  private flowOf(payload: JobPayload): Flow {
+  /**
+   * The payload's flow, parsed once per flow version (versions never change): inline in payloads
+   * queued before version 2, else from the version store. A version missing there (Redis lost
+   * it) is waited for a while: the API's reconciler writes it again within a pass.
+   */
+  private async flowOf(payload: JobPayload, signal: AbortSignal): Promise<Flow> {
     const cached = this.flows.get(payload.flowVersionId);
     if (cached) return cached;
-    const flow = FlowSchema.parse(payload.flow);
+    let definition: unknown = payload.flow;
+    for (let waited = 0; definition === undefined; waited += VERSION_POLL_MS) {
+      definition = await this.deps.versions.get(payload.flowVersionId);
+      if (definition !== undefined) break;
+      if (waited >= VERSION_WAIT_MS || signal.aborted)
+        throw new Error(`flow version ${payload.flowVersionId} is not in Redis (waited ${waited / 1000} s)`);
+      await new Promise((resolve) => setTimeout(resolve, VERSION_POLL_MS));
+    }
+    const flow = FlowSchema.parse(definition);
     if (this.flows.size >= FLOW_CACHE_SIZE) this.flows.delete(this.flows.keys().next().value ?? '');
     this.flows.set(payload.flowVersionId, flow);
     return flow;

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConcurrencyGate, RunDispatcher, publishCancel } from '@junction/jobs';
+import { ConcurrencyGate, FlowVersionStore, RunDispatcher, publishCancel } from '@junction/jobs';
 import {
   EVENT_BATCH_FIELD,
   SEQ_PER_RUN,
@@ -64,7 +64,7 @@ async function worker(env: Record<string, string> = {}): Promise<WorkerProcess> 
 
 function payload(flow: Record<string, unknown>, extra: Partial<JobPayload> = {}): JobPayload {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     jobId: randomUUID(),
     flowId: `flow-${randomUUID().slice(0, 8)}`,
     flowVersionId: 'v1',
@@ -129,6 +129,25 @@ describe('worker process', () => {
     expect(all.map((e) => e.event.type)).toContain('step.finished');
     await until('slot freed', async () => ((await gate.flows()).includes(p.flowId) ? undefined : true));
     expect((await gate.inspect(p.flowId, [p.jobId])).get(p.jobId)).toMatchObject({ state: 'done' });
+  });
+
+  it('reads the flow of a payload that refers to its version, waiting while the store lacks it', async () => {
+    setup();
+    await worker();
+    const { flow: _inline, ...byReference } = payload(mapFlow, {
+      params: { who: 'store' },
+      flowVersionId: randomUUID(),
+    });
+    expect(await dispatcher.admit(byReference, { max: 'unlimited', onBusy: 'queue' })).toEqual({
+      status: 'admitted',
+    });
+    // the version is not in Redis (lost with its data, say): the job waits, it does not fail
+    await sleep(1_200);
+    expect(await events(byReference.jobId)).toEqual([]);
+    const store = new FlowVersionStore(redis, { prefix: names.flowVersionPrefix });
+    await store.put(byReference.flowVersionId, mapFlow);
+    const end = await finished(byReference.jobId);
+    expect(end.event).toMatchObject({ status: 'completed', output: { hello: 'store' } });
   });
 
   it('reports bad params as a failed job naming the parameter', async () => {

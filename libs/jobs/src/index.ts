@@ -7,3 +7,4 @@ export * from './redis-connection.ts';
 export { RedisScript } from './redis-script.ts';
 export { RedisLock } from './redis-lock.ts';
 export * from './worker-heartbeat.ts';
+export * from './flow-version-store.ts';

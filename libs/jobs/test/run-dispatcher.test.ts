@@ -31,7 +31,7 @@ function setup(): RunDispatcher {
 
 function payload(jobId: string, gated?: boolean): JobPayload {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     jobId,
     flowId: 'flow-1',
     flowVersionId: 'v1',

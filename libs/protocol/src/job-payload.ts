@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-export const JOB_PAYLOAD_VERSION = 1;
+export const JOB_PAYLOAD_VERSION = 2;
 
 const JsonRecord = z.record(z.string(), z.unknown());
 
@@ -57,8 +57,21 @@ export const JobPayloadV1Schema = z.object({
 });
 export type JobPayloadV1 = z.output<typeof JobPayloadV1Schema>;
 
+/**
+ * Version 2: the flow definition is no longer copied into every job. The API stores each flow
+ * version once in Redis (`FlowVersionStore`, `<prefix>:flow-version:<id>`) and the worker reads
+ * it by `flowVersionId` (and caches it): a backlog of a million runs of a large flow no longer
+ * holds a million copies of it. Payloads upgraded from version 1 keep their inline `flow`.
+ */
+export const JobPayloadV2Schema = JobPayloadV1Schema.extend({
+  schemaVersion: z.literal(2),
+  /** The flow definition inline (payloads from version 1); absent: read it from the version store. */
+  flow: JsonRecord.optional(),
+});
+export type JobPayloadV2 = z.output<typeof JobPayloadV2Schema>;
+
 /** The payload type of the current version. */
-export type JobPayload = JobPayloadV1;
+export type JobPayload = JobPayloadV2;
 
 export class JobPayloadError extends Error {
   constructor(message: string) {
@@ -73,7 +86,14 @@ type Upgrade = (old: Record<string, unknown>) => Record<string, unknown>;
  * Upgrades from version n (the key) to n + 1. Adding version 2 means: add the V2 schema, make it
  * the current one, and put the 1 → 2 step here, so jobs queued before a deploy still run after it.
  */
-const UPGRADES: Readonly<Record<number, Upgrade>> = {};
+const UPGRADES: Readonly<Record<number, Upgrade>> = {
+  // a version-1 job carries its flow inline, and keeps it: its version may not be in the store
+  1: (old) => {
+    if (typeof old.flow !== 'object' || old.flow === null)
+      throw new JobPayloadError('job payload: flow: required in schemaVersion 1');
+    return { ...old, schemaVersion: 2 };
+  },
+};
 
 /** Validates (and upgrades) a payload read from the queue; throws JobPayloadError naming the field. */
 export function parseJobPayload(data: unknown): JobPayload {
@@ -98,7 +118,7 @@ export function parseJobPayload(data: unknown): JobPayload {
     current = upgrade(current);
     version += 1;
   }
-  const parsed = JobPayloadV1Schema.safeParse(current);
+  const parsed = JobPayloadV2Schema.safeParse(current);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new JobPayloadError(`job payload: ${problems.join('; ')}`);

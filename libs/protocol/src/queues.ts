@@ -37,6 +37,8 @@ export interface RedisNames {
   readonly gatePrefix: string;
   /** Lock held by the API replica running a reconciler pass. */
   readonly reconcilerLock: string;
+  /** Prefix of the stored flow versions (`<prefix>:<versionId>`), which version-2 payloads refer to. */
+  readonly flowVersionPrefix: string;
   /** Prefix of the workers' heartbeat keys (`<prefix>:<workerId>`, expiring when a worker stops beating). */
   readonly workerHeartbeatPrefix: string;
 }
@@ -51,5 +53,6 @@ export function redisNames(prefix: string = DEFAULT_REDIS_PREFIX): RedisNames {
     gatePrefix: `${prefix}:gate`,
     reconcilerLock: `${prefix}:reconciler:lock`,
     workerHeartbeatPrefix: `${prefix}:worker`,
+    flowVersionPrefix: `${prefix}:flow-version`,
   };
 }

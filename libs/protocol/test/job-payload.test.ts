@@ -2,11 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { JOB_PAYLOAD_VERSION, JobPayloadError, parseJobPayload, type JobPayload } from '../src/index.ts';
 
 const valid: JobPayload = {
-  schemaVersion: 1,
+  schemaVersion: 2,
   jobId: '0b6f7c1e-3f5e-4f7e-9d55-2c1b8e0f0a11',
   flowId: 'f1',
   flowVersionId: 'v1',
-  flow: { name: 'copy', steps: [{ id: 'a', use: 'transform.map', with: {} }] },
   params: { since: '2026-01-01' },
   trigger: { type: 'manual' },
   connections: { warehouse: 'v1:aaa:bbb:ccc' },
@@ -14,8 +13,17 @@ const valid: JobPayload = {
 };
 
 describe('job payload', () => {
-  it('is at schema version 1', () => {
-    expect(JOB_PAYLOAD_VERSION).toBe(1);
+  it('is at schema version 2', () => {
+    expect(JOB_PAYLOAD_VERSION).toBe(2);
+  });
+
+  it('upgrades a version-1 payload (queued before an upgrade), keeping its inline flow', () => {
+    const flow = { name: 'copy', steps: [{ id: 'a', use: 'transform.map', with: {} }] };
+    const v1 = { ...structuredClone(valid), schemaVersion: 1, flow };
+    expect(parseJobPayload(v1)).toEqual({ ...valid, flow });
+    // version 1 required the flow
+    const { flow: _none, ...withoutFlow } = v1;
+    expect(() => parseJobPayload(withoutFlow)).toThrow('job payload: flow: required in schemaVersion 1');
   });
 
   it('parses a current payload unchanged', () => {
@@ -28,7 +36,7 @@ describe('job payload', () => {
   });
 
   it('refuses a payload from a newer API, saying to upgrade the worker', () => {
-    expect(() => parseJobPayload({ ...valid, schemaVersion: 2 })).toThrow(/newer than this worker.*upgrade/);
+    expect(() => parseJobPayload({ ...valid, schemaVersion: 3 })).toThrow(/newer than this worker.*upgrade/);
   });
 
   it('refuses a payload without a schema version', () => {

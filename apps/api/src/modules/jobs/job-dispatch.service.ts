@@ -15,6 +15,7 @@ import { BatchQueue } from '../../common/batch-queue.ts';
 
 interface PendingCreate {
   job: NewJob;
+  version: RunnableVersion;
   payload: JobPayload;
   concurrency: RunConcurrency;
   onlyIfCurrent: boolean;
@@ -196,9 +197,10 @@ export class JobDispatchService {
     });
     const { extra } = options;
     const created = extra
-      ? await this.insertWithExtra(job, payload, concurrency, extra)
+      ? await this.insertWithExtra(job, version, payload, concurrency, extra)
       : await this.inserts.submit({
           job,
+          version,
           payload,
           concurrency,
           onlyIfCurrent: options.onlyIfCurrent ?? false,
@@ -251,11 +253,15 @@ export class JobDispatchService {
 
   private admitInserted(row: JobRow | undefined, item: PendingCreate): Promise<CreatedJob> | undefined {
     if (!row) return undefined;
-    return this.admit(row, item.payload, item.concurrency).then((admission) => ({ job: row, admission }));
+    return this.admit(row, item.version, item.payload, item.concurrency).then((admission) => ({
+      job: row,
+      admission,
+    }));
   }
 
   private async insertWithExtra(
     job: NewJob,
+    version: RunnableVersion,
     payload: JobPayload,
     concurrency: RunConcurrency,
     extra: (tx: EntityManager, row: JobRow) => Promise<void>,
@@ -265,12 +271,18 @@ export class JobDispatchService {
       if (inserted) await extra(tx, inserted);
       return inserted;
     });
-    return row ? { job: row, admission: await this.admit(row, payload, concurrency) } : undefined;
+    return row ? { job: row, admission: await this.admit(row, version, payload, concurrency) } : undefined;
   }
 
   /** Admits a committed job; Redis trouble leaves it queued for the reconciler (or refuses a skip flow). */
-  async admit(row: JobRow, payload: JobPayload, concurrency: RunConcurrency): Promise<Admission | undefined> {
+  async admit(
+    row: JobRow,
+    version: RunnableVersion,
+    payload: JobPayload,
+    concurrency: RunConcurrency,
+  ): Promise<Admission | undefined> {
     try {
+      await this.storeVersion(version);
       const admission = await this.redis.dispatcher.admit(payload, concurrency);
       if (admission.status === 'waiting') await this.repo.setWaiting([row.id], true);
       return admission;
@@ -291,6 +303,7 @@ export class JobDispatchService {
   async readmit(row: JobRow): Promise<Admission> {
     const payload = await this.payloads.forJob(row);
     const version = await this.payloads.version(row.flow_version_id);
+    await this.storeVersion(version);
     const admission = await this.redis.dispatcher.admit(payload, {
       ...concurrencyOf(version.definition),
       // the job was accepted already: it waits its turn rather than being dropped
@@ -302,7 +315,13 @@ export class JobDispatchService {
 
   /** Puts an admitted job (back) on the run queue. */
   async enqueue(row: JobRow): Promise<void> {
+    await this.storeVersion(await this.payloads.version(row.flow_version_id));
     await this.redis.dispatcher.enqueue(await this.payloads.forJob(row));
+  }
+
+  /** The job's flow version where workers read it (once per version and process). */
+  private async storeVersion(version: RunnableVersion): Promise<void> {
+    await this.redis.versions.put(version.versionId, version.definition);
   }
 }
 

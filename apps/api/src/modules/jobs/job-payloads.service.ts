@@ -52,12 +52,12 @@ export class JobPayloadsService {
       connections[name] = encryptSecret(JSON.stringify(config), this.key);
     // the worker's spans join the trace of whatever created the job (see JobDispatchService.create)
     const trace = currentTraceCarrier();
+    // the flow itself is not in the payload: the worker reads the version from the version store
     return {
-      schemaVersion: 1,
+      schemaVersion: 2,
       jobId: input.jobId,
       flowId: input.version.flowId,
       flowVersionId: input.version.versionId,
-      flow: input.version.definition as unknown as Record<string, unknown>,
       params: input.params,
       trigger: input.trigger,
       connections,

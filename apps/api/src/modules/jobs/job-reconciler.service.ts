@@ -104,6 +104,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, BeforeAppli
     await this.sweepGates();
     const queued = await this.repo.byStatus(['queued'], new Date(Date.now() - QUEUED_GRACE_MS), BATCH);
     const active = await this.repo.byStatus(['running', 'cancelling'], new Date(), BATCH);
+    await this.ensureVersions([...queued, ...active]);
     const { gated, ungated } = await this.byGating([...queued, ...active]);
     const states = await this.gateStates(gated);
     const onQueue = await this.queueStates(ungated);
@@ -186,6 +187,17 @@ export class JobReconcilerService implements OnApplicationBootstrap, BeforeAppli
     }
     if (!confirmed(job.id)) return;
     await this.lost(job, job.status === 'queued' ? 'unreported' : 'worker_lost', false);
+  }
+
+  /** Every flow version a queued or running job needs is in the version store (Redis may have lost it). */
+  private async ensureVersions(jobs: readonly JobRow[]): Promise<void> {
+    const ids = [...new Set(jobs.map((j) => j.flow_version_id))];
+    const versions = await Promise.all(ids.map((id) => this.payloads.version(id).catch(() => undefined)));
+    const written = await this.redis.versions.ensure(
+      versions.flatMap((v) => (v ? [{ id: v.versionId, definition: v.definition }] : [])),
+    );
+    if (written > 0)
+      this.logger.warn({ versions: written }, 'flow versions were missing in Redis: stored again');
   }
 
   /** Jobs split by whether they go through their flow's gate (the version's concurrency says). */

@@ -30,6 +30,7 @@ export class JobRetentionService implements OnApplicationBootstrap, BeforeApplic
   private readonly metrics: JobsMetricsService;
   private readonly logger: PinoLogger;
   private readonly lock: RedisLock;
+  private readonly redis: JobsRedisService;
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> | undefined;
 
@@ -41,6 +42,7 @@ export class JobRetentionService implements OnApplicationBootstrap, BeforeApplic
     logger: PinoLogger,
   ) {
     this.config = config;
+    this.redis = redis;
     this.repo = repo;
     this.metrics = metrics;
     this.logger = logger;
@@ -80,5 +82,9 @@ export class JobRetentionService implements OnApplicationBootstrap, BeforeApplic
       if (deleted < BATCH || Date.now() - started > PASS_BUDGET_MS) break;
     }
     if (total > 0) this.logger.info({ jobs: total, finishedBefore: before.toISOString() }, 'purged old jobs');
+    // the versions of deleted flows leave Redis too (no job can need them: a flow with active
+    // jobs cannot be deleted)
+    const versions = await this.redis.versions.sweep((ids) => this.repo.existingVersions(ids));
+    if (versions > 0) this.logger.info({ versions }, 'removed the stored versions of deleted flows');
   }
 }

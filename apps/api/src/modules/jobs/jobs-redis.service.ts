@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { PinoLogger } from 'nestjs-pino';
-import { ConcurrencyGate, RunDispatcher, closeRedis, createRedis } from '@junction/jobs';
+import { ConcurrencyGate, FlowVersionStore, RunDispatcher, closeRedis, createRedis } from '@junction/jobs';
 import { redisNames, type RedisNames } from '@junction/protocol';
 import { APP_CONFIG } from '../../config/config.module.ts';
 import type { AppConfig } from '../../config/app-config.ts';
@@ -18,6 +18,8 @@ export class JobsRedisService implements OnApplicationShutdown {
   readonly main: Redis;
   readonly gate: ConcurrencyGate;
   readonly dispatcher: RunDispatcher;
+  /** Flow versions the queued jobs refer to (payload version 2). */
+  readonly versions: FlowVersionStore;
   private readonly url: string;
   private readonly extra: Redis[] = [];
   private readonly logger: PinoLogger;
@@ -29,6 +31,7 @@ export class JobsRedisService implements OnApplicationShutdown {
     this.names = redisNames(config.jobs.redisPrefix);
     this.main = this.connection('main', { failFast: true, autoPipelining: true });
     this.gate = new ConcurrencyGate(this.main, { prefix: this.names.gatePrefix });
+    this.versions = new FlowVersionStore(this.main, { prefix: this.names.flowVersionPrefix });
     this.dispatcher = new RunDispatcher(this.main, this.names, this.gate, {
       onEnqueueError: (error, jobId) =>
         this.logger.warn(

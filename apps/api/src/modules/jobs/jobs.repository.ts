@@ -240,6 +240,17 @@ export class JobsRepository {
   }
 
   /** Status and flow of each job that exists. */
+  /** Those of the ids that are flow versions PostgreSQL still has. */
+  async existingVersions(ids: readonly string[]): Promise<Set<string>> {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return new Set();
+    const rows = await this.db.query<Array<{ id: string }>>(
+      `SELECT id FROM flow_versions WHERE id = ANY($1::uuid[])`,
+      [valid],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
   async info(ids: readonly string[]): Promise<Map<string, JobInfo>> {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return new Map();
