@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { invalidRequest } from './error-body.ts';
 
 /** `?limit=&cursor=`: keyset pagination, so pages stay stable while rows are added. */
@@ -60,5 +61,34 @@ export function pageOf<T extends NameCursor, R>(
 }
 
 export const DEFAULT_PAGE_SIZE = 50;
+
+/**
+ * One page of a list ordered by name then id (integrations, flows, connections): `?name=` matches
+ * a part of the name, `?cursor=` goes on after the previous page. Other filters go on `qb` first.
+ */
+export async function pageByName<T extends ObjectLiteral & NameCursor, R>(
+  qb: SelectQueryBuilder<T>,
+  query: { limit?: number; cursor?: string; name?: string },
+  map: (row: T) => R,
+): Promise<{ items: R[]; nextCursor: string | null }> {
+  const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+  const cursor = decodeCursor(query.cursor);
+  const a = qb.alias;
+  qb.orderBy(`${a}.name`, 'ASC')
+    .addOrderBy(`${a}.id`, 'ASC')
+    .limit(limit + 1);
+  if (query.name !== undefined) qb.andWhere(`${a}.name ILIKE :name`, { name: `%${escapeLike(query.name)}%` });
+  if (cursor)
+    qb.andWhere(`(${a}.name, ${a}.id) > (:cursorName, :cursorId)`, {
+      cursorName: cursor.name,
+      cursorId: cursor.id,
+    });
+  return pageOf(await qb.getMany(), limit, map);
+}
+
+/** `text` as a LIKE pattern that matches it literally. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

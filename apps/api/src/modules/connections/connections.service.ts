@@ -7,9 +7,9 @@ import type { z } from 'zod';
 import type { AppConfig } from '../../config/app-config.ts';
 import { InjectConfig } from '../../config/config.module.ts';
 import { errorBody, invalidRequest, type RequestProblem } from '../../common/error-body.ts';
-import { DEFAULT_PAGE_SIZE, decodeCursor, pageOf } from '../../common/pagination.ts';
+import { pageByName } from '../../common/pagination.ts';
 import { ConnectorCatalogService } from '../connectors/connector-catalog.service.ts';
-import { IntegrationsService, escapeLike } from '../integrations/integrations.service.ts';
+import { IntegrationsService } from '../integrations/integrations.service.ts';
 import { checkConnectionConfig, testConnection } from './connection-config.ts';
 import { ConnectionEntity } from './connection.entity.ts';
 import type { ConnectionInputDto } from './dto/connection-input.dto.ts';
@@ -105,23 +105,11 @@ export class ConnectionsService {
   }
 
   async list(query: ListConnectionsQuery): Promise<ConnectionPageDto> {
-    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const cursor = decodeCursor(query.cursor);
-    const qb = this.connections
-      .createQueryBuilder('c')
-      .orderBy('c.name', 'ASC')
-      .addOrderBy('c.id', 'ASC')
-      .limit(limit + 1);
+    const qb = this.connections.createQueryBuilder('c');
     if (query.integrationId !== undefined)
       qb.andWhere('c.integration_id = :integrationId', { integrationId: query.integrationId });
-    if (query.name !== undefined) qb.andWhere('c.name ILIKE :name', { name: `%${escapeLike(query.name)}%` });
     if (query.type !== undefined) qb.andWhere('c.type = :type', { type: query.type });
-    if (cursor)
-      qb.andWhere('(c.name, c.id) > (:cursorName, :cursorId)', {
-        cursorName: cursor.name,
-        cursorId: cursor.id,
-      });
-    return pageOf(await qb.getMany(), limit, (e) => this.toDto(e));
+    return pageByName(qb, query, (e) => this.toDto(e));
   }
 
   async remove(id: string): Promise<void> {

@@ -3,9 +3,9 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { validateFlow, type Flow } from '@junction/flow';
 import { DataSource, Repository, type EntityManager } from 'typeorm';
 import { errorBody, invalidRequest } from '../../common/error-body.ts';
-import { DEFAULT_PAGE_SIZE, decodeCursor, pageOf } from '../../common/pagination.ts';
+import { pageByName } from '../../common/pagination.ts';
 import { ConnectorCatalogService } from '../connectors/connector-catalog.service.ts';
-import { IntegrationsService, escapeLike } from '../integrations/integrations.service.ts';
+import { IntegrationsService } from '../integrations/integrations.service.ts';
 import type { ListFlowsQuery } from './dto/flow-queries.ts';
 import type {
   FlowDto,
@@ -121,23 +121,11 @@ export class FlowsService {
   }
 
   async list(query: ListFlowsQuery): Promise<FlowPageDto> {
-    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const cursor = decodeCursor(query.cursor);
-    const qb = this.flows
-      .createQueryBuilder('f')
-      .orderBy('f.name', 'ASC')
-      .addOrderBy('f.id', 'ASC')
-      .limit(limit + 1);
+    const qb = this.flows.createQueryBuilder('f');
     if (query.integrationId !== undefined)
       qb.andWhere('f.integration_id = :integrationId', { integrationId: query.integrationId });
-    if (query.name !== undefined) qb.andWhere('f.name ILIKE :name', { name: `%${escapeLike(query.name)}%` });
     if (query.enabled !== undefined) qb.andWhere('f.enabled = :enabled', { enabled: query.enabled });
-    if (cursor)
-      qb.andWhere('(f.name, f.id) > (:cursorName, :cursorId)', {
-        cursorName: cursor.name,
-        cursorId: cursor.id,
-      });
-    return pageOf(await qb.getMany(), limit, toSummaryDto);
+    return pageByName(qb, query, toSummaryDto);
   }
 
   async listVersions(id: string): Promise<FlowVersionListDto> {

@@ -2,7 +2,7 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { errorBody } from '../../common/error-body.ts';
-import { DEFAULT_PAGE_SIZE, decodeCursor, pageOf } from '../../common/pagination.ts';
+import { pageByName } from '../../common/pagination.ts';
 import type { CreateIntegrationDto } from './dto/create-integration.dto.ts';
 import type { IntegrationDto, IntegrationPageDto, ListIntegrationsQuery } from './dto/integration.dto.ts';
 import type { UpdateIntegrationDto } from './dto/update-integration.dto.ts';
@@ -35,20 +35,7 @@ export class IntegrationsService {
   }
 
   async list(query: ListIntegrationsQuery): Promise<IntegrationPageDto> {
-    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const cursor = decodeCursor(query.cursor);
-    const qb = this.integrations
-      .createQueryBuilder('i')
-      .orderBy('i.name', 'ASC')
-      .addOrderBy('i.id', 'ASC')
-      .limit(limit + 1);
-    if (query.name !== undefined) qb.andWhere(`i.name ILIKE :name`, { name: `%${escapeLike(query.name)}%` });
-    if (cursor)
-      qb.andWhere('(i.name, i.id) > (:cursorName, :cursorId)', {
-        cursorName: cursor.name,
-        cursorId: cursor.id,
-      });
-    return pageOf(await qb.getMany(), limit, toDto);
+    return pageByName(this.integrations.createQueryBuilder('i'), query, toDto);
   }
 
   async get(id: string): Promise<IntegrationDto> {
@@ -101,10 +88,6 @@ export class IntegrationsService {
     if (await this.integrations.existsBy({ name }))
       throw new ConflictException(errorBody(409, `an integration named "${name}" already exists`));
   }
-}
-
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 function toDto(e: IntegrationEntity): IntegrationDto {
