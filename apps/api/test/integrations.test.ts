@@ -110,5 +110,13 @@ describe('integrations', () => {
       `/api/v1/integrations?name=page-&limit=2&cursor=${first.body.nextCursor}`,
     );
     expect(second.body).toEqual({ items: [expect.objectContaining({ name: 'page-c' })], nextCursor: null });
+    // % and _ in the filter are matched as themselves, not as LIKE wildcards
+    for (const name of ['100%_sure', '100 percent sure'])
+      await api.request('POST', '/api/v1/integrations', { body: { name } });
+    const literal = await api.request<Page<Integration>>(
+      'GET',
+      `/api/v1/integrations?name=${encodeURIComponent('0%_s')}`,
+    );
+    expect(literal.body.items.map((i) => i.name)).toEqual(['100%_sure']);
   });
 });
