@@ -95,14 +95,12 @@ export class WorkerApp {
     });
     this.processor = processor;
 
-    // the liveness of the jobs that skip the gate: the API fails them once this key expires
+    // the liveness of the jobs that skip the gate: the API fails them once this key expires. Not
+    // a sign of readiness: it proves the main connection works, not that the worker consumes
     this.heartbeat = new WorkerHeartbeat(main, {
       prefix: names.workerHeartbeatPrefix,
       workerId: config.workerId,
       ttlMs: config.leaseMs,
-      onBeat: () => {
-        this.lastProgressAt = Date.now();
-      },
       onError: (error) => logger.warn({ error: errorMessage(error) }, 'heartbeat failed'),
     });
     await this.heartbeat.start();

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, connect as tcpConnect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -225,6 +226,27 @@ describe('worker process', () => {
     expect(end.seq).toBeGreaterThan(SEQ_PER_RUN);
   });
 
+  it('turns unready when Redis stops answering without closing (a silent link), and ready again after', async () => {
+    setup();
+    const proxy = await silentableProxy(new URL(REDIS_URL));
+    try {
+      // an idle worker completes a blocking read every 5 s (drainDelay): 8 s without one is stale
+      const w = await worker({ REDIS_URL: proxy.url, WORKER_READY_STALE_MS: '8000' });
+      const status = async () => (await fetch(`http://127.0.0.1:${w.port}/health`)).status;
+      await until('ready', async () => ((await status()) === 200 ? true : undefined));
+      proxy.silence();
+      const silencedAt = Date.now();
+      await until('unready', async () => ((await status()) === 503 ? true : undefined), 20_000);
+      expect(Date.now() - silencedAt).toBeGreaterThan(2_000);
+      // the process itself is alive: a restart is not what it needs
+      expect((await fetch(`http://127.0.0.1:${w.port}/health/live`)).status).toBe(200);
+      proxy.resume();
+      await until('ready again', async () => ((await status()) === 200 ? true : undefined), 20_000);
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
   it('answers /health when consuming and serves /metrics', async () => {
     setup();
     const w = await worker();
@@ -237,3 +259,60 @@ describe('worker process', () => {
     expect((await fetch(`http://127.0.0.1:${w.port}/nope`)).status).toBe(404);
   });
 });
+
+/**
+ * A TCP proxy to Redis that can go silent: it stops passing bytes both ways but keeps every
+ * connection open, as a half-open link or a hung peer does (TCP keep-alive sees nothing wrong).
+ */
+async function silentableProxy(target: URL): Promise<{
+  url: string;
+  silence(): void;
+  resume(): void;
+  close(): Promise<void>;
+}> {
+  const pairs = new Set<[Socket, Socket]>();
+  let silent = false;
+  const link = ([a, b]: [Socket, Socket]) => {
+    a.pipe(b);
+    b.pipe(a);
+  };
+  const server = createServer((client) => {
+    const upstream = tcpConnect(Number(target.port || 6379), target.hostname);
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      pairs.delete(pair);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    if (!silent) link(pair);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    silence() {
+      silent = true;
+      for (const [a, b] of pairs) {
+        a.unpipe(b);
+        b.unpipe(a);
+        a.pause();
+        b.pause();
+      }
+    },
+    resume() {
+      silent = false;
+      for (const pair of pairs) link(pair);
+    },
+    async close() {
+      for (const [a, b] of pairs) {
+        a.destroy();
+        b.destroy();
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
