@@ -15,7 +15,6 @@ import { BatchQueue } from '../../common/batch-queue.ts';
 
 interface PendingCreate {
   job: NewJob;
-  version: RunnableVersion;
   payload: JobPayload;
   concurrency: RunConcurrency;
   onlyIfCurrent: boolean;
@@ -185,6 +184,14 @@ export class JobDispatchService {
     options: CreateOptions,
   ): Promise<CreatedJob> {
     const concurrency = concurrencyOf(version.definition);
+    // before the insert: nothing may be awaited between a batch's commit and its admissions,
+    // which must leave in the order the jobs were committed
+    await this.storeVersion(version).catch((error: unknown) =>
+      this.logger.warn(
+        { flowVersionId: version.versionId, error: String(error) },
+        'could not store the flow version; the reconciler will',
+      ),
+    );
     // the payload is built before the row exists: a missing connection is a 400, not a dead job
     const payload = await this.payloads.build({
       jobId: job.id,
@@ -197,10 +204,9 @@ export class JobDispatchService {
     });
     const { extra } = options;
     const created = extra
-      ? await this.insertWithExtra(job, version, payload, concurrency, extra)
+      ? await this.insertWithExtra(job, payload, concurrency, extra)
       : await this.inserts.submit({
           job,
-          version,
           payload,
           concurrency,
           onlyIfCurrent: options.onlyIfCurrent ?? false,
@@ -253,7 +259,7 @@ export class JobDispatchService {
 
   private admitInserted(row: JobRow | undefined, item: PendingCreate): Promise<CreatedJob> | undefined {
     if (!row) return undefined;
-    return this.admit(row, item.version, item.payload, item.concurrency).then((admission) => ({
+    return this.admit(row, item.payload, item.concurrency).then((admission) => ({
       job: row,
       admission,
     }));
@@ -261,7 +267,6 @@ export class JobDispatchService {
 
   private async insertWithExtra(
     job: NewJob,
-    version: RunnableVersion,
     payload: JobPayload,
     concurrency: RunConcurrency,
     extra: (tx: EntityManager, row: JobRow) => Promise<void>,
@@ -271,18 +276,12 @@ export class JobDispatchService {
       if (inserted) await extra(tx, inserted);
       return inserted;
     });
-    return row ? { job: row, admission: await this.admit(row, version, payload, concurrency) } : undefined;
+    return row ? { job: row, admission: await this.admit(row, payload, concurrency) } : undefined;
   }
 
   /** Admits a committed job; Redis trouble leaves it queued for the reconciler (or refuses a skip flow). */
-  async admit(
-    row: JobRow,
-    version: RunnableVersion,
-    payload: JobPayload,
-    concurrency: RunConcurrency,
-  ): Promise<Admission | undefined> {
+  async admit(row: JobRow, payload: JobPayload, concurrency: RunConcurrency): Promise<Admission | undefined> {
     try {
-      await this.storeVersion(version);
       const admission = await this.redis.dispatcher.admit(payload, concurrency);
       if (admission.status === 'waiting') await this.repo.setWaiting([row.id], true);
       return admission;
