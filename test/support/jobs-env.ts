@@ -54,7 +54,8 @@ export async function startJobsEnv(
       REDIS_URL: api.env.REDIS_URL,
       JUNCTION_REDIS_PREFIX: api.env.JUNCTION_REDIS_PREFIX,
       JUNCTION_SECRET_KEY: api.secretKey,
-      LOG_LEVEL: 'warn',
+      // info: a failed wait shows what the worker did (cancels received, jobs finished)
+      LOG_LEVEL: 'info',
       ...options.workerEnv,
       ...env,
     });
@@ -103,7 +104,12 @@ export async function startJobsEnv(
         const job = await env.job(id);
         if (statuses.includes(job.status)) return job;
         if (Date.now() > end)
-          throw new Error(`job ${id} is ${job.status} after ${timeoutMs} ms, not ${statuses.join('/')}`);
+          throw new Error(
+            `job ${id} is ${job.status} after ${timeoutMs} ms, not ${statuses.join('/')}: ${JSON.stringify(job)}\n` +
+              // what the processes said last, to tell a lost cancel from a slow worker afterwards
+              workers.map((w) => `worker ${w.workerId}:\n${w.output().slice(-1500)}`).join('\n') +
+              `\napi:\n${api.output().slice(-1500)}`,
+          );
         await sleep(100);
       }
     },
