@@ -325,6 +325,27 @@ describe('database.execute on PostgreSQL', () => {
     }
   });
 
+  it('rejects at once when aborted even if the cancel request cannot get through', async () => {
+    // a role allowed one connection: the statement's own, so the cancel's connection is refused
+    const role = `junction_one_${Date.now()}`;
+    await admin.query(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 1`);
+    const controller = new AbortController();
+    const ctx = dbContext({ ...POSTGRES, user: role }, { signal: controller.signal });
+    try {
+      setTimeout(() => controller.abort(), 300);
+      const started = Date.now();
+      const call = execute.execute(ctx, ExecuteInput.parse({ sql: 'SELECT pg_sleep(5)' }), {});
+      await expect(call).rejects.toThrow(/aborted/);
+      // not after the 5 s statement: the call settles when the socket is dropped (the cancel's
+      // own attempt is bounded by 2 s)
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      await ctx.closeShared();
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [role]);
+      await admin.query(`DROP ROLE ${role}`);
+    }
+  });
+
   it('reports a syntax error as a configuration error without the stack', async () => {
     const ctx = dbContext(POSTGRES);
     try {
