@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { subscribeWhenReady } from './redis-connection.ts';
 
 /** Tells every worker to abort the job; the one running it does. Fire and forget. */
 export async function publishCancel(redis: Redis, channel: string, jobId: string): Promise<void> {
@@ -25,7 +26,7 @@ export class CancelListener {
       if (channel === this.channel) this.onCancel(message);
     });
     // ioredis re-subscribes by itself after a reconnect
-    await this.subscriber.subscribe(this.channel);
+    await subscribeWhenReady(this.subscriber, this.channel);
   }
 
   async stop(): Promise<void> {

@@ -34,6 +34,30 @@ export function createRedis(url: string, options: RedisConnectionOptions = {}): 
   });
 }
 
+/**
+ * SUBSCRIBE, once the connection is ready. A subscribe issued while ioredis is still connecting
+ * can reach Redis in the middle of the connection handshake; Redis, then in subscriber mode,
+ * refuses the handshake's INFO ("Can't execute 'info'…", redis/ioredis#2037) and the
+ * subscription is lost: a worker that never hears its cancels (seen in CI).
+ */
+export async function subscribeWhenReady(redis: Redis, channel: string): Promise<void> {
+  if (redis.status !== 'ready') {
+    await new Promise<void>((resolve, reject) => {
+      const onReady = (): void => {
+        redis.off('end', onEnd);
+        resolve();
+      };
+      const onEnd = (): void => {
+        redis.off('ready', onReady);
+        reject(new Error('the Redis connection closed before it was ready'));
+      };
+      redis.once('ready', onReady);
+      redis.once('end', onEnd);
+    });
+  }
+  await redis.subscribe(channel);
+}
+
 /** Closes a connection politely, falling back to a hard disconnect when Redis does not answer. */
 export async function closeRedis(redis: Redis, timeoutMs = 2_000): Promise<void> {
   if (redis.status === 'end') return;

@@ -1,5 +1,6 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { subscribeWhenReady } from '@junction/jobs';
 import type { LiveEventMessage } from '@junction/protocol';
 import { JobsRedisService } from '../jobs/jobs-redis.service.ts';
 
@@ -28,7 +29,7 @@ export class LiveEventsService implements OnApplicationShutdown {
     if (!set) {
       set = new Set();
       this.listeners.set(channel, set);
-      await subscriber.subscribe(channel);
+      await subscribeWhenReady(subscriber, channel);
     }
     set.add(listener);
     return () => {
