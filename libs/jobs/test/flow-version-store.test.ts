@@ -1,24 +1,13 @@
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FlowVersionStore } from '../src/index.ts';
-import { connect, deleteKeys, uniquePrefix } from './support/redis.ts';
+import { useTestRedis } from './support/redis.ts';
 
-let redis: Redis;
-let prefix: string;
-
-beforeAll(() => {
-  redis = connect();
-});
-afterAll(async () => {
-  await redis.quit();
-});
-afterEach(async () => {
-  await deleteKeys(redis, prefix);
-});
+const t = useTestRedis();
 
 describe('flow version store', () => {
   it('stores a version once, reads it back, and writes again only what Redis lost', async () => {
-    prefix = uniquePrefix('versions');
+    const prefix = t.prefix('versions');
+    const redis = t.redis;
     const store = new FlowVersionStore(redis, { prefix });
     const v1 = { name: 'f', steps: [{ id: 'a', use: 'transform.map' }] };
     await store.put('v1', v1);
@@ -44,7 +33,8 @@ describe('flow version store', () => {
   });
 
   it('sweeps the versions nobody vouches for any more', async () => {
-    prefix = uniquePrefix('versions');
+    const prefix = t.prefix('versions');
+    const redis = t.redis;
     const store = new FlowVersionStore(redis, { prefix });
     const ids = Array.from({ length: 1_200 }, (_, i) => `v${i}`);
     await store.ensure(ids.map((id) => ({ id, definition: { name: id } })));

@@ -1,25 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkerHeartbeat, liveWorkers } from '../src/index.ts';
-import { connect, deleteKeys, uniquePrefix } from './support/redis.ts';
+import { useTestRedis } from './support/redis.ts';
 
-let redis: Redis;
-let prefix: string;
-
-beforeAll(() => {
-  redis = connect();
-});
-afterAll(async () => {
-  await redis.quit();
-});
-afterEach(async () => {
-  await deleteKeys(redis, prefix);
-});
+const t = useTestRedis();
 
 describe('worker heartbeat', () => {
   it('keeps a worker alive while it beats, and not after it stops or dies', async () => {
-    prefix = uniquePrefix('heartbeat');
+    const prefix = t.prefix('heartbeat');
+    const redis = t.redis;
     let beats = 0;
     const a = new WorkerHeartbeat(redis, { prefix, workerId: 'a', ttlMs: 300, onBeat: () => beats++ });
     const b = new WorkerHeartbeat(redis, { prefix, workerId: 'b', ttlMs: 300 });
