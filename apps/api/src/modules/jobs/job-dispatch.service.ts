@@ -136,15 +136,7 @@ export class JobDispatchService {
   /** A new job of the same flow version and params as `parent`. */
   async retry(parent: JobRow): Promise<CreatedJob> {
     const version = await this.payloads.version(parent.flow_version_id);
-    return this.create(version, {
-      id: randomUUID(),
-      flowId: parent.flow_id,
-      flowVersionId: parent.flow_version_id,
-      params: parent.params,
-      trigger: parent.trigger,
-      parentJobId: parent.id,
-      attempt: parent.attempt + 1,
-    });
+    return this.create(version, childOf(parent));
   }
 
   /**
@@ -328,6 +320,19 @@ const tracer = trace.getTracer('junction-api');
 
 /** The flow got a new version (or was deleted) since this process validated the one it tried. */
 class StaleVersionError extends Error {}
+
+/** A new job of `parent`'s flow version, params and trigger: its next attempt. */
+export function childOf(parent: JobRow): NewJob {
+  return {
+    id: randomUUID(),
+    flowId: parent.flow_id,
+    flowVersionId: parent.flow_version_id,
+    params: parent.params,
+    trigger: parent.trigger,
+    parentJobId: parent.id,
+    attempt: parent.attempt + 1,
+  };
+}
 
 export function concurrencyOf(flow: Flow): RunConcurrency {
   return { max: flow.concurrency.max, onBusy: flow.concurrency.onBusy };

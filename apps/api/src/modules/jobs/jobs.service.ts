@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { publishCancel, type GateState } from '@junction/jobs';
@@ -14,7 +13,7 @@ import type {
 } from './dto/job.dto.ts';
 import type { ListJobErrorsQuery, ListJobLogsQuery, ListJobsQuery } from './dto/job-queries.ts';
 import type { JobErrorStatus } from './job-error.entity.ts';
-import { JobDispatchService } from './job-dispatch.service.ts';
+import { JobDispatchService, childOf } from './job-dispatch.service.ts';
 import { JobPayloadsService, type RunnableVersion } from './job-payloads.service.ts';
 import { JobsRedisService } from './jobs-redis.service.ts';
 import { JobsRepository, isUuid, type ErrorRow, type JobRow } from './jobs.repository.ts';
@@ -201,16 +200,7 @@ export class JobsService {
     const ids = group.map((e) => e.id);
     const { job } = await this.dispatch.create(
       version,
-      {
-        id: randomUUID(),
-        flowId: parent.flow_id,
-        flowVersionId: parent.flow_version_id,
-        params: parent.params,
-        trigger: parent.trigger,
-        parentJobId: parent.id,
-        resume: { stepId: group[0].step_id, sourceJobId: parent.id },
-        attempt: parent.attempt + 1,
-      },
+      { ...childOf(parent), resume: { stepId: group[0].step_id, sourceJobId: parent.id } },
       {
         resumeRecords: group.map((e) => e.record),
         // claimed in the job's own transaction: two requests cannot retry the same error twice
