@@ -138,12 +138,18 @@ export const HARNESS_SOURCE = `(function () {
     const out = '"logs":' + stringify(logs) + ',"dropped":' + dropped;
     logs = [];
     dropped = 0;
+    logMark = 0;
+    droppedMark = 0;
     return out;
   };
 
   let fn;
   let records = [];
   let finished = [];
+  // The console lines there were when the record being run started: rewind() drops the lines of
+  // a run the host cut short to run it again.
+  let logMark = 0;
+  let droppedMark = 0;
 
   // One record's outcome: [index, 0, records] | [index, 1, message] | [index, 2] (ignored).
   // Results are turned into JSON once per call, not per record; see collect().
@@ -188,6 +194,8 @@ export const HARNESS_SOURCE = `(function () {
       finished = [];
       logs = [];
       dropped = 0;
+      logMark = 0;
+      droppedMark = 0;
     },
     install(f) {
       if (fn !== undefined) throw new Error('already installed');
@@ -206,6 +214,8 @@ export const HARNESS_SOURCE = `(function () {
       for (; i < end; i++) {
         if (i > start && now() - started > budgetMs / 2) break;
         progress[0] = i;
+        logMark = logs.length;
+        droppedMark = dropped;
         let value;
         try {
           value = fn(records[i], params, steps);
@@ -224,7 +234,19 @@ export const HARNESS_SOURCE = `(function () {
       finished = [];
       return out;
     },
+    // Forgets the record at \`next\` and everything after it, with its console lines: the host
+    // stopped the call there and runs that record again. Returns what finished before it.
+    rewind(next) {
+      const kept = [];
+      for (let k = 0; k < finished.length; k++) if (finished[k][0] < next) kept.push(finished[k]);
+      finished = kept;
+      if (logs.length > logMark) logs.length = logMark;
+      dropped = droppedMark;
+      return harness.collect(next);
+    },
     runPage() {
+      logMark = logs.length;
+      droppedMark = dropped;
       let value;
       try {
         value = fn(records, params, steps);

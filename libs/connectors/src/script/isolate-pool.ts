@@ -16,7 +16,7 @@ export const MAX_ISOLATE_USES = 500;
 const MAX_CONTEXTS = 16;
 
 /** The harness' entry points in a context. */
-export type HarnessRefs = Record<'bind' | 'load' | 'run' | 'collect' | 'runPage', ivm.Reference>;
+export type HarnessRefs = Record<'bind' | 'load' | 'run' | 'collect' | 'rewind' | 'runPage', ivm.Reference>;
 
 /** A context with the harness run (and the built-ins locked down) and one script installed. */
 export interface ReadyContext {

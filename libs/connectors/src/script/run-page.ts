@@ -59,6 +59,8 @@ export async function runPerRecord(run: PageRun, page: Page, json: string): Prom
   let sandbox: ScriptSandbox | undefined;
   while (ranges.length > 0) {
     const [start, end] = ranges.shift() as [number, number];
+    // a cancel between two calls disposed the sandbox: no new one for this run
+    if (run.signal.aborted) throw stopReason(run);
     if (!sandbox || sandbox.disposed) {
       sandbox = await run.acquire();
       const loaded = await loadPage(sandbox, json, run);
@@ -89,7 +91,11 @@ export async function runPerRecord(run: PageRun, page: Page, json: string): Prom
     }
     logs.forward(chunk.logs, chunk.dropped);
     for (const [index, outcome] of chunk.outcomes) outcomes[index] = outcome;
-    if (chunk.next < end) ranges.unshift([chunk.next, end]);
+    if (chunk.next < end) {
+      ranges.unshift([chunk.next, end]);
+      // the call stopped for its budget: calls may be synchronous, so let the event loop run
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
   logs.finish();
   return assemble(outcomes);
@@ -193,12 +199,14 @@ async function recover(
   return [];
 }
 
+function stopReason(run: PageRun): Error {
+  return run.signal.reason instanceof Error
+    ? run.signal.reason
+    : new ConnectorError('the script was stopped: the run was cancelled', { retryable: false });
+}
+
 function throwIfStopped(failure: CallFailure, run: PageRun): void {
-  if (run.signal.aborted) {
-    throw run.signal.reason instanceof Error
-      ? run.signal.reason
-      : new ConnectorError('the script was stopped: the run was cancelled', { retryable: false });
-  }
+  if (run.signal.aborted) throw stopReason(run);
   if (failure.kind === 'disposed')
     throw new ConnectorError('the script was stopped: its isolate was shut down', { retryable: true });
 }

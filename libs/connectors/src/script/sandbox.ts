@@ -37,6 +37,18 @@ const loadIsolatedVm = lazyImport<typeof ivm>(() => import('isolated-vm').then((
 // so they take microseconds to milliseconds; the limit is a backstop).
 const HARNESS_TIMEOUT_MS = 5_000;
 
+/**
+ * User code runs in synchronous calls of at most this long, until one of its records (or pages)
+ * needs more: then that record runs again in an asynchronous call with the script's whole time
+ * limit, and the script's later calls are asynchronous for SLOW_SCRIPT_MS. A synchronous call
+ * holds the host's event loop for its duration, but an asynchronous one costs ~60 µs of CPU
+ * (the isolate moves to a thread of the pool and back) against ~5 µs: more than the rest of a
+ * small script's step. Running a record again is invisible: the context's built-ins and
+ * bindings are frozen, its console lines are dropped (rewind) and the page is loaded afresh.
+ */
+export const SYNC_SLICE_MS = 10;
+const SLOW_SCRIPT_MS = 60_000;
+
 /** The runner's isolate pool (isolated-vm is imported on first use); closed with the runner. */
 export async function openIsolatePool(): Promise<IsolatePool> {
   try {
@@ -63,6 +75,8 @@ export class ScriptSandbox {
   private readonly source: string;
   private readonly ready: ReadyContext;
   private disposeListeners: (() => void)[] = [];
+  /** The page loaded last, as JSON text: loaded again after a call cut short. */
+  private page: string | undefined;
   private done = false;
   /** Cleared by any failed call: a context whose run was cut short is not used again. */
   private reusable = true;
@@ -141,12 +155,27 @@ export class ScriptSandbox {
 
   /** Copies a page (JSON text) into the isolate; returns the number of records. */
   load(json: string): Promise<number> {
+    this.page = json;
     return this.callHarness<number>(this.ready.harness.load, [json]);
   }
 
-  /** Runs records [start, end) with the script's time limit; returns the harness' JSON text. */
+  /**
+   * Runs records [start, end) with the script's time limit; returns the harness' JSON text, which
+   * may stop before `end` (a call stops starting records after half its budget).
+   */
   run(start: number, end: number): Promise<string> {
     this.ready.progress[0] = start;
+    const slice = this.syncSlice();
+    if (slice !== undefined) {
+      try {
+        return Promise.resolve(this.callSync<string>(this.ready.harness.run, [start, end, slice], slice));
+      } catch (error) {
+        // the record the call was on needs more than a slice: what finished before it comes back now
+        const before = this.resumeAfterSlice(error, slice, this.progress);
+        if (before === undefined) return Promise.reject(toError(error));
+        return Promise.resolve(before);
+      }
+    }
     return this.call<string>(
       this.ready.harness.run,
       [start, end, this.options.timeoutMs],
@@ -161,8 +190,49 @@ export class ScriptSandbox {
   }
 
   /** perPage: runs the script once over the loaded page. */
-  runPage(): Promise<string> {
+  async runPage(): Promise<string> {
+    const slice = this.syncSlice();
+    if (slice !== undefined) {
+      try {
+        return this.callSync<string>(this.ready.harness.runPage, [], slice);
+      } catch (error) {
+        if (this.resumeAfterSlice(error, slice, 0) === undefined) throw toError(error);
+      }
+    }
     return this.call<string>(this.ready.harness.runPage, [], this.options.timeoutMs);
+  }
+
+  /** The budget of a synchronous call, or undefined when the script's calls are asynchronous now. */
+  private syncSlice(): number | undefined {
+    const slowUntil = slowScripts.get(this.source);
+    if (slowUntil !== undefined) {
+      if (slowUntil > Date.now()) return undefined;
+      slowScripts.delete(this.source);
+    }
+    return Math.min(SYNC_SLICE_MS, this.options.timeoutMs);
+  }
+
+  /**
+   * After a synchronous call failed: when it ran out of its slice (not of the script's own limit),
+   * forgets the record it was on (`next`), loads the page afresh for that record's next run and
+   * returns the harness' JSON of what finished before it. Undefined: a real failure, handled as
+   * any other.
+   */
+  private resumeAfterSlice(error: unknown, slice: number, next: number): string | undefined {
+    if (slice >= this.options.timeoutMs || this.pooled.disposed || !/timed out/i.test(errorMessage(error)))
+      return undefined;
+    markSlow(this.source);
+    // a call cut short: this context is not kept for the script's next step execution
+    this.reusable = false;
+    try {
+      const before = this.callSync<string>(this.ready.harness.rewind, [next], HARNESS_TIMEOUT_MS);
+      // the record may have changed its own object before it was stopped
+      if (this.page !== undefined)
+        this.callSync<number>(this.ready.harness.load, [this.page], HARNESS_TIMEOUT_MS);
+      return before;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -219,15 +289,18 @@ export class ScriptSandbox {
    */
   private callHarness<T>(fn: ivm.Reference, args: unknown[]): Promise<T> {
     try {
-      const result: unknown = fn.applySync(undefined, args as never[], {
-        timeout: HARNESS_TIMEOUT_MS,
-        arguments: { copy: true },
-        result: { copy: true },
-      });
-      return Promise.resolve(result as T);
+      return Promise.resolve(this.callSync<T>(fn, args, HARNESS_TIMEOUT_MS));
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(toError(error));
     }
+  }
+
+  private callSync<T>(fn: ivm.Reference, args: unknown[], timeout: number): T {
+    return fn.applySync(undefined, args as never[], {
+      timeout,
+      arguments: { copy: true },
+      result: { copy: true },
+    }) as T;
   }
 
   /** A call that runs user code: asynchronous, so the host's event loop goes on meanwhile. */
@@ -278,6 +351,7 @@ async function prepare(
     load: fn('load'),
     run: fn('run'),
     collect: fn('collect'),
+    rewind: fn('rewind'),
     runPage: fn('runPage'),
   };
   ref.release();
@@ -290,4 +364,18 @@ function syntaxError(e: unknown): ConfigError {
   const m = /^(.*?)\s*\[with\.code:(\d+):(\d+)\]\s*$/s.exec(message);
   if (!m) return new ConfigError(`with.code: syntax error: ${message}`, { cause: e });
   return new ConfigError(`with.code: syntax error at line ${m[2]}, column ${m[3]}: ${m[1]}`, { cause: e });
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Scripts that needed more than a synchronous slice, with when their calls may be synchronous again. */
+const slowScripts = new Map<string, number>();
+const SLOW_SCRIPTS_MAX = 1_000;
+
+function markSlow(source: string): void {
+  slowScripts.delete(source);
+  slowScripts.set(source, Date.now() + SLOW_SCRIPT_MS);
+  if (slowScripts.size > SLOW_SCRIPTS_MAX) slowScripts.delete(slowScripts.keys().next().value ?? '');
 }
