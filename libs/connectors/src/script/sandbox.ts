@@ -43,7 +43,8 @@ const HARNESS_TIMEOUT_MS = 5_000;
  * limit, and the script's later calls are asynchronous for SLOW_SCRIPT_MS. A synchronous call
  * holds the host's event loop for its duration, but an asynchronous one costs ~60 µs of CPU
  * (the isolate moves to a thread of the pool and back) against ~5 µs: more than the rest of a
- * small script's step. Running a record again is invisible: the context's built-ins and
+ * small script's step. A slice is wall time, so a script is only taken for slow when its isolate
+ * spent at least half the slice on the CPU. Running a record again is invisible: the context's built-ins and
  * bindings are frozen, its console lines are dropped (rewind) and the page is loaded afresh.
  */
 export const SYNC_SLICE_MS = 10;
@@ -77,6 +78,8 @@ export class ScriptSandbox {
   private disposeListeners: (() => void)[] = [];
   /** The page loaded last, as JSON text: loaded again after a call cut short. */
   private page: string | undefined;
+  /** The record a synchronous slice was cut short on: its next run is asynchronous. */
+  private cutAt = -1;
   private done = false;
   /** Cleared by any failed call: a context whose run was cut short is not used again. */
   private reusable = true;
@@ -165,14 +168,19 @@ export class ScriptSandbox {
    */
   run(start: number, end: number): Promise<string> {
     this.ready.progress[0] = start;
-    const slice = this.syncSlice();
+    // the record a slice cut short runs asynchronously, with the script's whole limit
+    const cut = start === this.cutAt;
+    this.cutAt = -1;
+    const slice = cut ? undefined : this.syncSlice();
     if (slice !== undefined) {
+      const cpuBefore = threadCpuMs();
       try {
         return Promise.resolve(this.callSync<string>(this.ready.harness.run, [start, end, slice], slice));
       } catch (error) {
         // the record the call was on needs more than a slice: what finished before it comes back now
-        const before = this.resumeAfterSlice(error, slice, this.progress);
+        const before = this.resumeAfterSlice(error, slice, this.progress, cpuBefore);
         if (before === undefined) return Promise.reject(toError(error));
+        this.cutAt = this.progress;
         return Promise.resolve(before);
       }
     }
@@ -193,10 +201,11 @@ export class ScriptSandbox {
   async runPage(): Promise<string> {
     const slice = this.syncSlice();
     if (slice !== undefined) {
+      const cpuBefore = threadCpuMs();
       try {
         return this.callSync<string>(this.ready.harness.runPage, [], slice);
       } catch (error) {
-        if (this.resumeAfterSlice(error, slice, 0) === undefined) throw toError(error);
+        if (this.resumeAfterSlice(error, slice, 0, cpuBefore) === undefined) throw toError(error);
       }
     }
     return this.call<string>(this.ready.harness.runPage, [], this.options.timeoutMs);
@@ -218,10 +227,18 @@ export class ScriptSandbox {
    * returns the harness' JSON of what finished before it. Undefined: a real failure, handled as
    * any other.
    */
-  private resumeAfterSlice(error: unknown, slice: number, next: number): string | undefined {
+  private resumeAfterSlice(
+    error: unknown,
+    slice: number,
+    next: number,
+    cpuBefore: number,
+  ): string | undefined {
     if (slice >= this.options.timeoutMs || this.pooled.disposed || !/timed out/i.test(errorMessage(error)))
       return undefined;
-    markSlow(this.source);
+    // the slice is wall time: on a busy host the thread may have waited for a core meanwhile,
+    // which says nothing of the script. A synchronous call runs on this thread, so its CPU time
+    // is the script's (isolated-vm's own isolate.cpuTime counts wall time).
+    if (threadCpuMs() - cpuBefore >= slice / 2) markSlow(this.source);
     // a call cut short: this context is not kept for the script's next step execution
     this.reusable = false;
     try {
@@ -366,6 +383,11 @@ function syntaxError(e: unknown): ConfigError {
   return new ConfigError(`with.code: syntax error at line ${m[2]}, column ${m[3]}: ${m[1]}`, { cause: e });
 }
 
+function threadCpuMs(): number {
+  const { user, system } = process.threadCpuUsage();
+  return (user + system) / 1_000;
+}
+
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
@@ -373,6 +395,11 @@ function toError(error: unknown): Error {
 /** Scripts that needed more than a synchronous slice, with when their calls may be synchronous again. */
 const slowScripts = new Map<string, number>();
 const SLOW_SCRIPTS_MAX = 1_000;
+
+/** Whether this script's calls are asynchronous now (it needed more than a slice of CPU lately). */
+export function isSlowScript(code: string, mode: SandboxOptions['mode']): boolean {
+  return (slowScripts.get(userScriptSource(code, mode)) ?? 0) > Date.now();
+}
 
 function markSlow(source: string): void {
   slowScripts.delete(source);

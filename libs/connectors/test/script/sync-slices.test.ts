@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SYNC_SLICE_MS } from '../../src/script/sandbox.ts';
+import { isSlowScript, SYNC_SLICE_MS } from '../../src/script/sandbox.ts';
 import { opContext, type TestContext } from '../support/op-context.ts';
 import { runScript } from '../support/script-run.ts';
 
@@ -60,6 +60,34 @@ describe('script.run synchronous slices', () => {
     expect(result.errors).toBeUndefined();
     expect(result.records).toEqual([{ n: 2 }, { n: 3 }]);
     expect(scriptLines(ctx)).toEqual(['page of 2']);
+  });
+
+  it('takes a script for slow only when it used the CPU for its slice, not when its thread waited', async () => {
+    const ctx = context();
+    // Atomics.wait blocks the isolate's thread without using the CPU, as a descheduled thread would
+    const code = [
+      'console.log("start " + record.id);',
+      `if (record.wait) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${SYNC_SLICE_MS * 3});`,
+      'return { id: record.id, waited: record.wait === true };',
+    ].join('\n');
+    const result = await runScript(
+      { code, timeoutMs: 2_000 },
+      [{ id: 1 }, { id: 2, wait: true }, { id: 3 }],
+      ctx,
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.records).toEqual([
+      { id: 1, waited: false },
+      { id: 2, waited: true },
+      { id: 3, waited: false },
+    ]);
+    expect(scriptLines(ctx)).toEqual(['start 1', 'start 2', 'start 3']);
+    expect(isSlowScript(code, 'perRecord')).toBe(false);
+
+    const busy = `${busyWait(SYNC_SLICE_MS * 3)}\nreturn { busy: true };`;
+    // several records: on a loaded machine one slice may get less than half its time on a core
+    await runScript({ code: busy, timeoutMs: 2_000 }, [{}, {}, {}, {}, {}], ctx);
+    expect(isSlowScript(busy, 'perRecord')).toBe(true);
   });
 
   it('still fails a record at the script’s own limit when that limit is below a slice', async () => {
