@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,28 +26,20 @@ describe('job retention', () => {
     const [version] = await api.query<{ id: string }>(`SELECT id FROM flow_versions WHERE flow_id = $1`, [
       flow.body.id,
     ]);
-    const job = async (status: string, finishedDaysAgo: number | null) => {
-      const [row] = await api.query<{ id: string }>(
-        `INSERT INTO jobs (id, flow_id, flow_version_id, status, trigger, created_at, finished_at)
-         VALUES (gen_random_uuid(), $1, $2, $3, '{"type":"manual"}', now() - interval '40 days',
-                 CASE WHEN $4::int IS NULL THEN NULL ELSE now() - make_interval(days => $4::int) END)
-         RETURNING id`,
-        [flow.body.id, version.id, status, finishedDaysAgo],
-      );
-      return row.id;
-    };
-    const old = await job('completed', 10);
-    const oldFailed = await job('failed', 8);
-    const recent = await job('completed', 2);
-    const stillRunning = await job('running', null);
+    const [old, oldFailed, recent, stillRunning] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    // one statement: a retention pass (every 200 ms) must not delete a job before its rows are in
     await api.query(
-      `INSERT INTO job_logs (job_id, seq, at, level, message) VALUES ($1, 1, now(), 'info', 'old line')`,
-      [old],
-    );
-    await api.query(
-      `INSERT INTO job_errors (job_id, seq, step_id, message, record, created_at)
-       VALUES ($1, 2, 'a', 'bad', '{}', now())`,
-      [oldFailed],
+      `WITH j AS (
+         INSERT INTO jobs (id, flow_id, flow_version_id, status, trigger, created_at, finished_at)
+         SELECT v.id::uuid, $1, $2, v.status, '{"type":"manual"}', now() - interval '40 days',
+                CASE WHEN v.days IS NULL THEN NULL ELSE now() - make_interval(days => v.days) END
+           FROM (VALUES ($3, 'completed', 10), ($4, 'failed', 8), ($5, 'completed', 2),
+                        ($6, 'running', NULL::int)) AS v(id, status, days)),
+       l AS (
+         INSERT INTO job_logs (job_id, seq, at, level, message) VALUES ($3::uuid, 1, now(), 'info', 'old line'))
+       INSERT INTO job_errors (job_id, seq, step_id, message, record, created_at)
+       VALUES ($4::uuid, 2, 'a', 'bad', '{}', now())`,
+      [flow.body.id, version.id, old, oldFailed, recent, stillRunning],
     );
 
     const deadline = Date.now() + 10_000;
