@@ -66,7 +66,7 @@ export class WorkerApp {
 
     // the gate calls and event writes of all running jobs share it: batched writes
     const main = this.connect('main', true);
-    const bull = this.connect('bull');
+    const bull = this.connect('bull', true);
     const subscriber = this.connect('cancel');
     const gate = new ConcurrencyGate(main, { prefix: names.gatePrefix });
     this.dispatcher = new RunDispatcher(main, names, gate, {
