@@ -27,8 +27,8 @@ export interface ReadyContext {
 }
 
 /**
- * An isolate lent to one step execution at a time. A context is made once per script text and
- * then serves that script's later step executions in this isolate: the harness locked its
+ * An isolate lent to one page of a step execution at a time. A context is made once per script
+ * text and then serves that script's later step executions in this isolate: the harness locked its
  * built-ins and global object down, so a run cannot leave state behind for the next one, and
  * each execution binds its own params and steps. A new context costs about half a millisecond
  * and, in garbage, a few hundred kilobytes of built-ins; reuse saves both. Code running in one

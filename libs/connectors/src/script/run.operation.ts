@@ -67,6 +67,11 @@ export const run = defineOperation({
           : await runPerPage(pageRun, page, json);
       } finally {
         ctx.signal.removeEventListener('abort', stop);
+        // The isolate goes back to the pool between pages (its context stays cached in it for
+        // the next page): held until the step's end, a worker's concurrent runs spread over as
+        // many isolates, each with its own cold JIT and caches; returned at once, a few hot
+        // isolates serve them all.
+        session.release();
       }
     });
   },
@@ -74,7 +79,13 @@ export const run = defineOperation({
 
 /** JSON for the isolate; bigints (from database drivers) become decimal text. */
 function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null';
+  try {
+    // without a replacer first: a replacer function costs a call per key
+    return JSON.stringify(value) ?? 'null';
+  } catch (e) {
+    if (!(e instanceof TypeError) || !/bigint/i.test(e.message)) throw e;
+    return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null';
+  }
 }
 
 function pageJson(page: Page): string {

@@ -6,11 +6,11 @@ import { openIsolatePool, ScriptSandbox, type SandboxOptions } from './sandbox.t
 export const IDLE_DISPOSE_MS = 30_000;
 
 /**
- * The sandbox of one step execution (a context in a pooled isolate), created on its first page
- * and reused for later pages of the step.
- *
- * It ends (the context dropped, the isolate back in the pool) when the engine reports the step
- * finished, or else whichever comes first: the runner's shared resources closing,
+ * The sandbox of one step execution (a context in a pooled isolate). script.run releases it after
+ * each page (the isolate goes back to the pool with the script's context cached in it, so the
+ * next page usually gets both back); a sandbox kept across pages is ended (the context dropped
+ * or cached, the isolate back in the pool) when the engine reports the step finished, or else
+ * whichever comes first: the runner's shared resources closing,
  * IDLE_DISPOSE_MS without a page, or the step's context being garbage collected. A memory-limit
  * failure or the call's signal aborting disposes the isolate itself (a later page gets a new
  * one). Pages of one step are run one at a time.

@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SharedResources } from '@junction/engine';
 import type { IsolatePool } from '../../src/script/isolate-pool.ts';
+import { SYNC_SLICE_MS } from '../../src/script/sandbox.ts';
 import { opContext, type TestContext } from '../support/op-context.ts';
 import { runTestFlow } from '../support/run-test-flow.ts';
 import { runScript } from '../support/script-run.ts';
 
-// The runner (the worker) keeps a pool of isolates in its shared resources; each step execution
-// borrows one and gives it back when the step ends. A context is made once per script text and
+// The runner (the worker) keeps a pool of isolates in its shared resources; each page of a step
+// execution borrows one and gives it back when the page is done. A context is made once per script text and
 // isolate, locked down so that nothing one execution does is seen by the next.
 
 const runners: TestContext[] = [];
@@ -99,7 +100,7 @@ describe('script isolate pool', () => {
     expect((await poolOf(runner)).created).toBe(1);
   });
 
-  it('gives step executions that overlap their own isolates', async () => {
+  it('gives pages that overlap their own isolates, and pages that follow each other one', async () => {
     const runner = opContext();
     runners.push(runner);
     const a = step(runner);
@@ -108,6 +109,14 @@ describe('script isolate pool', () => {
     expect((await runScript({ code }, [{ i: 1 }], a.ctx)).records).toEqual([{ i: 1 }]);
     expect((await runScript({ code }, [{ i: 2 }], b.ctx)).records).toEqual([{ i: 2 }]);
     expect((await runScript({ code }, [{ i: 3 }], a.ctx)).records).toEqual([{ i: 3 }]);
+    expect((await poolOf(runner)).created).toBe(1);
+    // longer than a slice: each record runs asynchronously, so the two pages run at once
+    const slow = `{ const t = Date.now(); while (Date.now() - t < ${SYNC_SLICE_MS * 3}) {} }\nreturn { i: record.i };`;
+    const both = await Promise.all([
+      runScript({ code: slow }, [{ i: 4 }], a.ctx),
+      runScript({ code: slow }, [{ i: 5 }], b.ctx),
+    ]);
+    expect(both.map((r) => r.records)).toEqual([[{ i: 4 }], [{ i: 5 }]]);
     expect((await poolOf(runner)).created).toBe(2);
   });
 

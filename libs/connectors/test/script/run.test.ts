@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '@junction/flow';
 import { run } from '../../src/script/run.operation.ts';
+import type { IsolatePool } from '../../src/script/isolate-pool.ts';
 import type { ScriptSandbox } from '../../src/script/sandbox.ts';
 import { inputProblems, opContext, type TestContext } from '../support/op-context.ts';
 import { runScript } from '../support/script-run.ts';
@@ -93,7 +94,7 @@ describe('script.run perRecord', () => {
     ]);
   });
 
-  it('keeps one sandbox across the pages of a step execution', async () => {
+  it('holds no sandbox between the pages of a step execution, and the next page runs in the same isolate', async () => {
     const code = 'return { i: record.i };';
     const ctx = context();
     const live = await ctx.shared(
@@ -102,11 +103,17 @@ describe('script.run perRecord', () => {
       async () => undefined,
     );
     await runScript({ code }, [{ i: 1 }], ctx);
-    const [first] = [...live];
+    expect(live.size).toBe(0);
     // the engine may hand each call a copy of the context with the call's own signal
     const second = await runScript({ code }, [{ i: 2 }], { ...ctx, signal: new AbortController().signal });
     expect(second.records).toEqual([{ i: 2 }]);
-    expect([...live]).toEqual([first]);
+    expect(live.size).toBe(0);
+    const pool = await ctx.shared<IsolatePool>(
+      'isolates',
+      () => Promise.reject(new Error('no pool yet')),
+      async () => undefined,
+    );
+    expect(pool.created).toBe(1);
   });
 
   it('refuses new globals with a clear error', async () => {
@@ -119,19 +126,25 @@ describe('script.run perRecord', () => {
     ]);
   });
 
-  it('disposes the isolate when the runner closes its shared resources', async () => {
+  it('stops a page that is running when the runner closes its shared resources', async () => {
     const ctx = context();
-    await runScript({ code: 'return record;' }, [{ a: 1 }], ctx);
     const live = await ctx.shared(
       'sandboxes',
       async () => new Set<ScriptSandbox>(),
       async () => undefined,
     );
-    const [sandbox] = [...live];
+    const code = '{ const t = Date.now(); while (Date.now() - t < 5000) {} }\nreturn record;';
+    const running = runScript({ code, timeoutMs: 10_000 }, [{ a: 1 }], ctx);
+    const started = Date.now();
+    while (live.size === 0 && Date.now() - started < 2_000) await new Promise((r) => setTimeout(r, 10));
     expect(live.size).toBe(1);
-    expect(sandbox.disposed).toBe(false);
+    const [sandbox] = [...live];
+    // past the first slice: the record runs asynchronously, so the event loop is free to close
+    await new Promise((r) => setTimeout(r, 200));
     await ctx.closeShared();
     expect(sandbox.disposed).toBe(true);
+    await expect(running).rejects.toThrow(/shut down/);
+    expect(Date.now() - started).toBeLessThan(3_000);
     expect(live.size).toBe(0);
   });
 
