@@ -1,0 +1,83 @@
+/**
+ * What one request costs the API alone: no worker runs, so nothing is ingested and the run
+ * requests' jobs stay on the queue. Splits the queued-runs benchmark's API, PostgreSQL and Redis
+ * CPU per run between accepting the run and storing its outcome, and shows the framework's
+ * floor next to it (GET /health: routing, the request log line, the response).
+ *
+ *   node bench/queued-runs/request-cost.ts [--requests 10000] [--path /health]
+ *
+ * Without --path: POST /api/v1/flows/{id}/run of a one-step flow with concurrency unlimited.
+ */
+import { Agent, request } from 'node:http';
+import { parseArgs } from 'node:util';
+import { startApi } from '../../apps/api/test/support/api-process.ts';
+import { commandCpuSeconds, cpuSeconds } from '../shared/process-stats.ts';
+
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '10000' },
+    inflight: { type: 'string', default: '64' },
+    path: { type: 'string' },
+  },
+});
+const REQUESTS = Number(values.requests);
+const INFLIGHT = Number(values.inflight);
+
+const api = await startApi({ env: { LOG_LEVEL: 'warn' }, timeoutMs: 120_000 });
+const agent = new Agent({ keepAlive: true, maxSockets: INFLIGHT });
+try {
+  const flow = {
+    name: 'request-cost',
+    concurrency: { max: 'unlimited' },
+    params: { n: { type: 'integer', default: 0 } },
+    steps: [{ id: 'a', use: 'transform.map', with: { keep: true } }],
+  };
+  const created = await api.request<{ id: string }>('POST', '/api/v1/flows', { body: flow });
+  if (created.status !== 201) throw new Error(`cannot create the flow: ${created.text}`);
+  const path = values.path ?? `/api/v1/flows/${created.body.id}/run`;
+  const post = values.path === undefined;
+  const { port } = new URL(api.baseUrl);
+  const send = (n: number) =>
+    new Promise<void>((resolve, reject) => {
+      const body = post ? JSON.stringify({ params: { n } }) : undefined;
+      const headers: Record<string, string | number> = { authorization: `Bearer ${api.token}` };
+      if (body !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = Buffer.byteLength(body);
+      }
+      const req = request(
+        { host: '127.0.0.1', port, agent, method: post ? 'POST' : 'GET', path, headers },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            (res.statusCode ?? 500) < 300 ? resolve() : reject(new Error(`${path}: ${res.statusCode}`)),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const pool = async (count: number) => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: INFLIGHT }, async () => {
+        while (next < count) await send(next++);
+      }),
+    );
+  };
+  await pool(2_000); // warm-up
+  const pid = api.process.pid ?? 0;
+  const cpu = () => [cpuSeconds(pid), commandCpuSeconds('postgres'), commandCpuSeconds('redis-server')];
+  const before = cpu();
+  const started = Date.now();
+  await pool(REQUESTS);
+  const ms = Date.now() - started;
+  const [apiCpu, pgCpu, redisCpu] = cpu().map((c, i) => ((c - before[i]) * 1000) / REQUESTS);
+  process.stdout.write(
+    `${post ? 'POST /api/v1/flows/{id}/run' : `GET ${path}`}: ${Math.round((REQUESTS * 1000) / ms)} requests/s; ` +
+      `CPU per request: api ${apiCpu.toFixed(3)} ms, postgres ${pgCpu.toFixed(3)} ms, redis ${redisCpu.toFixed(3)} ms\n`,
+  );
+} finally {
+  agent.destroy();
+  await api.stop();
+}
