@@ -1,20 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@junction/flow';
 import { run } from '../../src/script/run.operation.ts';
 import type { IsolatePool } from '../../src/script/isolate-pool.ts';
 import type { ScriptSandbox } from '../../src/script/sandbox.ts';
-import { inputProblems, opContext, type TestContext } from '../support/op-context.ts';
+import { contextsClosedAfterEach, inputProblems } from '../support/op-context.ts';
 import { runScript } from '../support/script-run.ts';
 
-const contexts: TestContext[] = [];
-function context(options: Parameters<typeof opContext>[0] = {}): TestContext {
-  const ctx = opContext(options);
-  contexts.push(ctx);
-  return ctx;
-}
-afterEach(async () => {
-  for (const ctx of contexts.splice(0)) await ctx.closeShared();
-});
+const context = contextsClosedAfterEach();
 
 describe('script.run perRecord', () => {
   it('maps each record with params and the steps binding', async () => {

@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isSlowScript, SYNC_SLICE_MS } from '../../src/script/sandbox.ts';
-import { opContext, type TestContext } from '../support/op-context.ts';
+import { contextsClosedAfterEach, type TestContext } from '../support/op-context.ts';
 import { runScript } from '../support/script-run.ts';
 
 // User code runs in synchronous calls of at most SYNC_SLICE_MS; a record that needs longer is
@@ -9,15 +9,7 @@ import { runScript } from '../support/script-run.ts';
 // synchronous slices leave the event loop free between them. Every test has its own script text:
 // a script that needed more than a slice stays asynchronous for a while, per text.
 
-const contexts: TestContext[] = [];
-function context(options: Parameters<typeof opContext>[0] = {}): TestContext {
-  const ctx = opContext(options);
-  contexts.push(ctx);
-  return ctx;
-}
-afterEach(async () => {
-  for (const ctx of contexts.splice(0)) await ctx.closeShared();
-});
+const context = contextsClosedAfterEach();
 
 const busyWait = (ms: number): string => `{ const t = Date.now(); while (Date.now() - t < ${ms}) {} }`;
 const scriptLines = (ctx: TestContext): string[] =>

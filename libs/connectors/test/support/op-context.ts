@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { compileTemplate } from '@junction/engine';
 import type { Bindings, OperationContext, OperationDef, Page, PageResult } from '@junction/flow';
 
@@ -44,6 +45,19 @@ export function opContext(
       for (const { value, close } of opened.values()) await close((await value) as never);
       opened.clear();
     },
+  };
+}
+
+/** Makes contexts (as opContext) whose shared resources are closed after each test of the file. */
+export function contextsClosedAfterEach(): (options?: Parameters<typeof opContext>[0]) => TestContext {
+  const open: TestContext[] = [];
+  afterEach(async () => {
+    for (const ctx of open.splice(0)) await ctx.closeShared();
+  });
+  return (options = {}) => {
+    const ctx = opContext(options);
+    open.push(ctx);
+    return ctx;
   };
 }
 
