@@ -43,9 +43,10 @@ const HARNESS_TIMEOUT_MS = 5_000;
  * limit, and the script's later calls are asynchronous for SLOW_SCRIPT_MS. A synchronous call
  * holds the host's event loop for its duration, but an asynchronous one costs ~60 µs of CPU
  * (the isolate moves to a thread of the pool and back) against ~5 µs: more than the rest of a
- * small script's step. A slice is wall time, so a script is only taken for slow when its isolate
- * spent at least half the slice on the CPU. Running a record again is invisible: the context's built-ins and
- * bindings are frozen, its console lines are dropped (rewind) and the page is loaded afresh.
+ * small script's step. A slice is wall time, so a script is only taken for slow when the thread
+ * spent at least half the slice on the CPU. Running a record again is invisible: the context's
+ * built-ins and bindings are frozen, its console lines are dropped (rewind) and the page is
+ * loaded afresh.
  */
 export const SYNC_SLICE_MS = 10;
 const SLOW_SCRIPT_MS = 60_000;
