@@ -69,6 +69,37 @@ describe('bad input gets a clear 4xx, never a 500', () => {
     );
     const named = await api.request<ErrorBody>('POST', '/api/v1/integrations', { raw: '{"n\\u0000": 1}' });
     expect(named.body.message).toBe('n\\u0000 contains a NUL character (\\u0000), which cannot be stored');
+    // nor half a character in JSON (an unpaired UTF-16 surrogate); a whole emoji written as its pair is fine
+    const half = await api.request<ErrorBody>('POST', `/api/v1/flows/${flow.body.id}/run`, {
+      raw: '{"params": {"note": "cut \\ud83d"}}',
+    });
+    expect(half.status).toBe(400);
+    expect(half.body.message).toBe(
+      'params.note contains an unpaired UTF-16 surrogate (half a character), which cannot be stored',
+    );
+    const halfKey = await api.request<ErrorBody>('POST', '/api/v1/integrations', { raw: '{"k\\uDC00": 1}' });
+    expect(halfKey.body.message).toBe(
+      'k\\udc00 contains an unpaired UTF-16 surrogate (half a character), which cannot be stored',
+    );
+    const emoji = await api.request<{ name: string }>('POST', '/api/v1/integrations', {
+      raw: '{"name": "smile \\ud83d\\ude00"}',
+    });
+    expect(emoji.status).toBe(201);
+    expect(emoji.body.name).toBe('smile \u{1f600}');
+    // a YAML flow gets the same check: its escapes can make both
+    for (const [name, problem] of [
+      ['"nul\\0here"', 'a NUL character (\\u0000)'],
+      ['"cut \\ud83d"', 'an unpaired UTF-16 surrogate (half a character)'],
+    ]) {
+      const yaml = await api.request<ErrorBody & { problems: unknown }>('POST', '/api/v1/flows', {
+        raw: `name: ${name}\nsteps:\n  - id: a\n    use: transform.map\n    with: { keep: true }\n`,
+        contentType: 'application/yaml',
+      });
+      expect(yaml.status, JSON.stringify(yaml.body)).toBe(400);
+      expect(yaml.body.problems).toEqual([
+        { path: 'name', message: `contains ${problem}, which cannot be stored` },
+      ]);
+    }
     // a backslash followed by u0000 is text like any other
     const literal = await api.request<{ name: string }>('POST', '/api/v1/integrations', {
       raw: '{"name": "back\\\\u0000slash"}',

@@ -5,7 +5,8 @@ import { EVENT_BATCH_FIELD, encodeEventBatch, redisNames, type JobEventEnvelope 
 import { startApi, type ApiProcess } from './support/api-process.ts';
 
 // The API's consumer stores what workers write on the event stream. No worker runs here: the
-// test writes a run's events itself, with text PostgreSQL cannot hold (NUL characters).
+// test writes a run's events itself, with text PostgreSQL cannot hold (NUL characters, unpaired
+// surrogates).
 
 let api: ApiProcess;
 let redis: Redis;
@@ -29,7 +30,7 @@ interface JobBody {
 }
 
 describe('event ingest', () => {
-  it('stores a run written on the stream: state, stats, logs, errors, events; NULs dropped, not fatal', async () => {
+  it('stores a run written on the stream: state, stats, logs, errors, events; NULs dropped and half characters replaced, not fatal', async () => {
     const flow = await api.request<{ id: string }>('POST', '/api/v1/flows', {
       body: { name: 'ingested', steps: [{ id: 'a', use: 'transform.map', with: { keep: true } }] },
     });
@@ -51,7 +52,8 @@ describe('event ingest', () => {
           at,
           level: 'info',
           stepId: 'a',
-          message: 'nul\u0000here',
+          // half an emoji: a message cut at its length limit between the two halves of a pair
+          message: 'nul\u0000here \ud83d',
           // a NUL in a key and a value; a literal backslash-u0000 text is kept as it is
           fields: { 'k\u0000ey': 'v\u0000', literal: '\\u0000' },
         },
@@ -64,7 +66,7 @@ describe('event ingest', () => {
           at,
           stepId: 'a',
           message: 'bad\u0000 record',
-          record: { n: 2, text: '\u0000x' },
+          record: { n: 2, text: '\u0000x', half: '\udc00y' },
           attempt: 1,
           retryable: false,
         },
@@ -105,14 +107,14 @@ describe('event ingest', () => {
       `/api/v1/jobs/${jobId}/logs`,
     );
     expect(logs.body.items).toEqual([
-      expect.objectContaining({ message: 'nulhere', fields: { key: 'v', literal: '\\u0000' } }),
+      expect.objectContaining({ message: 'nulhere \ufffd', fields: { key: 'v', literal: '\\u0000' } }),
     ]);
     const errors = await api.request<{ items: Array<{ message: string; record: unknown }> }>(
       'GET',
       `/api/v1/jobs/${jobId}/errors`,
     );
     expect(errors.body.items).toEqual([
-      expect.objectContaining({ message: 'bad record', record: { n: 2, text: 'x' } }),
+      expect.objectContaining({ message: 'bad record', record: { n: 2, text: 'x', half: '\ufffdy' } }),
     ]);
     const [chunk] = await api.query<{ first_seq: string; last_seq: string; events: Array<{ seq: number }> }>(
       `SELECT first_seq, last_seq, events FROM job_event_chunks WHERE job_id = $1`,

@@ -2,6 +2,7 @@ import { BadRequestException } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import secureJson from 'secure-json-parse';
 import { errorBody } from './error-body.ts';
+import { findUnstorable, mayHoldUnstorable, unstorableMessage } from './storable-text.ts';
 
 export const YAML_CONTENT_TYPES = ['application/yaml', 'text/yaml', 'application/x-yaml'];
 
@@ -23,15 +24,10 @@ export function registerBodyParsers(app: NestFastifyApplication, bodyLimit: numb
       done(new BadRequestException(errorBody(400, `body is not valid JSON: ${(e as Error).message}`)));
       return;
     }
-    // the escape is rare in real bodies; only then look for a real NUL (PostgreSQL cannot store one)
-    const at = text.includes('\\u0000') ? nulPath(value, '') : undefined;
+    // the escapes are rare in real bodies; only then look for what PostgreSQL cannot store
+    const at = mayHoldUnstorable(text) ? findUnstorable(value) : undefined;
     if (at !== undefined) {
-      const where = at === '' ? 'the body' : at;
-      done(
-        new BadRequestException(
-          errorBody(400, `${where} contains a NUL character (\\u0000), which cannot be stored`),
-        ),
-      );
+      done(new BadRequestException(errorBody(400, unstorableMessage(at))));
       return;
     }
     done(null, value);
@@ -39,24 +35,4 @@ export function registerBodyParsers(app: NestFastifyApplication, bodyLimit: numb
   app.useBodyParser(YAML_CONTENT_TYPES, { bodyLimit }, (_req, body: Buffer, done) => {
     done(null, body.toString('utf8'));
   });
-}
-
-/** Path of the first key or string holding a NUL character, if any. */
-function nulPath(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = nulPath(value[i], `${path}[${i}]`);
-      if (found !== undefined) return found;
-    }
-    return undefined;
-  }
-  for (const [key, item] of Object.entries(value)) {
-    const here = path === '' ? key : `${path}.${key}`;
-    if (key.includes('\u0000')) return here.replaceAll('\u0000', '\\u0000');
-    const found = nulPath(item, here);
-    if (found !== undefined) return found;
-  }
-  return undefined;
 }

@@ -1,6 +1,7 @@
 import { parseFlowText } from '@junction/flow';
 import { stringify } from 'yaml';
 import { invalidRequest } from '../../common/error-body.ts';
+import { findUnstorable } from '../../common/storable-text.ts';
 import type { SourceFormat } from './flow-version.entity.ts';
 
 export interface FlowDocument {
@@ -14,6 +15,12 @@ export function readFlowBody(body: unknown): FlowDocument {
   if (typeof body === 'string') {
     const loaded = parseFlowText(body);
     if (!loaded.ok) throw invalidRequest('body is not a valid YAML flow', loaded.problems);
+    // YAML escapes (\0, \ud83d) give text PostgreSQL cannot store, as JSON bodies can (refused there)
+    const at = findUnstorable(loaded.value);
+    if (at !== undefined)
+      throw invalidRequest('body is not a valid YAML flow', [
+        { path: at.path, message: `contains ${at.problem}, which cannot be stored` },
+      ]);
     return { value: loaded.value as Record<string, unknown>, source: body, format: 'yaml' };
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body))

@@ -1,4 +1,5 @@
 import type { JobEventEnvelope, JobFinishedEvent, RunOutcome, StepStats } from '@junction/protocol';
+import { mayHoldUnstorable, storable } from '../../common/storable-text.ts';
 
 export interface LogInsert {
   jobId: string;
@@ -157,21 +158,12 @@ function store(batch: IngestBatch, jobId: string, seq: number, event: JobEventEn
 
 /**
  * Rows as one JSON text parameter, for `json_to_recordset`: one string for PostgreSQL to parse
- * instead of array literals with every element escaped. NUL characters, which PostgreSQL text and
- * jsonb cannot hold, are dropped from every string (a log line with one must not poison the batch).
+ * instead of array literals with every element escaped. Text PostgreSQL cannot store (a NUL,
+ * half an emoji from a message cut at its length limit) must not poison the batch: NULs are
+ * dropped and unpaired surrogates become U+FFFD (common/storable-text.ts).
  */
 export function rowsJson(rows: readonly object[]): string {
   const text = JSON.stringify(rows);
-  // JSON.stringify writes a NUL as the escape \u0000; rare, so only then the slower pass
-  return text.includes('\\u0000') ? JSON.stringify(withoutNul(rows)) : text;
-}
-
-function withoutNul(value: unknown): unknown {
-  if (typeof value === 'string') return value.replaceAll('\u0000', '');
-  if (Array.isArray(value)) return value.map(withoutNul);
-  if (typeof value !== 'object' || value === null) return value;
-  if (value instanceof Date) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k.replaceAll('\u0000', '')] = withoutNul(v);
-  return out;
+  // rare, so only then the slower pass
+  return mayHoldUnstorable(text) ? JSON.stringify(storable(rows)) : text;
 }
