@@ -87,7 +87,7 @@ export class JobEventSink {
     }
     this.logs++;
     let { message, fields } = event;
-    if (message.length > MAX_MESSAGE_CHARS) message = `${message.slice(0, MAX_MESSAGE_CHARS)}… (cut)`;
+    if (message.length > MAX_MESSAGE_CHARS) message = `${cutAt(message, MAX_MESSAGE_CHARS)}… (cut)`;
     if (fields) {
       const size = safeLength(fields);
       if (size > MAX_FIELDS_CHARS) fields = { cut: `fields of ${size} characters not kept` };
@@ -103,6 +103,12 @@ export class JobEventSink {
       message: `log limit of ${this.opts.maxLogEvents} lines reached: ${this.dropped} more lines were not kept`,
     };
   }
+}
+
+/** The first `max` UTF-16 units of `text`, one fewer rather than half a character (an emoji's pair). */
+function cutAt(text: string, max: number): string {
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
 }
 
 function safeLength(value: unknown): number {
