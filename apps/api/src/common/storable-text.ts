@@ -32,8 +32,9 @@ export function findUnstorable(value: unknown, path = ''): UnstorableAt | undefi
     return undefined;
   }
   for (const [key, item] of Object.entries(value)) {
-    const here = path === '' ? escaped(key) : `${path}.${escaped(key)}`;
     const problem = problemOf(key);
+    const name = problem === undefined ? key : escaped(key);
+    const here = path === '' ? name : `${path}.${name}`;
     if (problem !== undefined) return { path: here, problem };
     const found = findUnstorable(item, here);
     if (found !== undefined) return found;
@@ -41,9 +42,14 @@ export function findUnstorable(value: unknown, path = ''): UnstorableAt | undefi
   return undefined;
 }
 
+/** What is wrong at `at`, to follow its path: "contains …, which cannot be stored". */
+export function unstorableProblem(at: UnstorableAt): string {
+  return `contains ${at.problem}, which cannot be stored`;
+}
+
 /** The client's message for unstorable text at `at`. */
 export function unstorableMessage(at: UnstorableAt): string {
-  return `${at.path === '' ? 'the body' : at.path} contains ${at.problem}, which cannot be stored`;
+  return `${at.path === '' ? 'the body' : at.path} ${unstorableProblem(at)}`;
 }
 
 /** `value` with NULs dropped and unpaired surrogates replaced by U+FFFD, in every key and string. */
@@ -67,7 +73,6 @@ function problemOf(text: string): string | undefined {
 }
 
 function escaped(key: string): string {
-  if (problemOf(key) === undefined) return key;
   // by code points: a pair stays as it is, a lone surrogate or a NUL is written as its escape
   return Array.from(key, (c) => {
     const code = c.charCodeAt(0);

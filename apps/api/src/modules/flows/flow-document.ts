@@ -1,7 +1,7 @@
 import { parseFlowText } from '@junction/flow';
 import { stringify } from 'yaml';
 import { invalidRequest } from '../../common/error-body.ts';
-import { findUnstorable } from '../../common/storable-text.ts';
+import { findUnstorable, unstorableProblem } from '../../common/storable-text.ts';
 import type { SourceFormat } from './flow-version.entity.ts';
 
 export interface FlowDocument {
@@ -19,7 +19,7 @@ export function readFlowBody(body: unknown): FlowDocument {
     const at = findUnstorable(loaded.value);
     if (at !== undefined)
       throw invalidRequest('body is not a valid YAML flow', [
-        { path: at.path, message: `contains ${at.problem}, which cannot be stored` },
+        { path: at.path, message: unstorableProblem(at) },
       ]);
     return { value: loaded.value as Record<string, unknown>, source: body, format: 'yaml' };
   }
