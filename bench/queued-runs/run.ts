@@ -23,6 +23,7 @@ import { Redis } from 'ioredis';
 import { startApi } from '../../apps/api/test/support/api-process.ts';
 import { startWorker } from '../../test/support/worker-process.ts';
 import { commandCpuSeconds, cpuSeconds, watchPeakRss } from '../shared/process-stats.ts';
+import { benchFlows, type BenchFlow } from './flows.ts';
 import { updateDocs, type JunctionRun, type QueuedRunsResult } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -42,34 +43,7 @@ const RUNS = Number(values.runs);
 const INFLIGHT = Number(values.inflight);
 const CONCURRENCY = Number(values.concurrency);
 
-type BenchFlow = typeof scriptFlow;
-const scriptFlow = {
-  name: 'bench-queued-runs',
-  concurrency: { max: 'unlimited' },
-  params: { n: { type: 'integer', default: 0 } },
-  steps: [
-    {
-      id: 'shape',
-      use: 'transform.map',
-      with: { fields: { n: '{{ params.n }}', label: '{{ "run " & $string(params.n) }}' } },
-    },
-    {
-      id: 'script',
-      use: 'script.run',
-      with: { code: 'return { n: record.n, label: record.label, doubled: record.n * 2 };' },
-    },
-    { id: 'noop', use: 'transform.map', with: { keep: true } },
-  ],
-};
-const mapFlow: BenchFlow = {
-  ...scriptFlow,
-  name: 'bench-queued-runs-map',
-  steps: [
-    scriptFlow.steps[0],
-    { id: 'script', use: 'transform.map', with: { keep: true } },
-    scriptFlow.steps[2],
-  ],
-};
+const { script: scriptFlow, map: mapFlow } = benchFlows;
 
 /** Runs `count` tasks with at most `inflight` at once. */
 async function pool(count: number, inflight: number, task: (i: number) => Promise<void>): Promise<void> {

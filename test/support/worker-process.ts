@@ -19,12 +19,16 @@ export interface WorkerProcess {
 
 /**
  * Starts `node apps/worker/src/main.ts` as a real process on a free port (unless WORKER_PORT is
- * given) and waits until its /health answers 200.
+ * given) and waits until its /health answers 200. `nodeArgs` go before the script (V8 flags).
  */
-export async function startWorker(env: Record<string, string>, timeoutMs = 30_000): Promise<WorkerProcess> {
+export async function startWorker(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  nodeArgs: readonly string[] = [],
+): Promise<WorkerProcess> {
   const workerId = env.WORKER_ID ?? `test-worker-${Math.random().toString(36).slice(2, 8)}`;
   const port = env.WORKER_PORT === undefined ? await freePort() : Number(env.WORKER_PORT);
-  const child = spawn(process.execPath, ['apps/worker/src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'apps/worker/src/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env, WORKER_PORT: String(port), WORKER_ID: workerId },
     stdio: ['ignore', 'pipe', 'pipe'],
