@@ -126,11 +126,12 @@ async function junctionWorker(): Promise<string> {
   try {
     await drained(queue, WARM);
     const pid = worker.child.pid ?? 0;
+    if (process.env.BENCH_THREADS) process.stdout.write(`before: ${threadCpu(pid)}`);
     const before = [cpuSeconds(pid), commandCpuSeconds('redis-server')];
     const started = Date.now();
     await drained(queue, WARM + RUNS);
     const ms = Date.now() - started;
-    if (process.env.BENCH_THREADS) process.stdout.write(threadCpu(pid));
+    if (process.env.BENCH_THREADS) process.stdout.write(`after: ${threadCpu(pid)}`);
     const [w, r] = [cpuSeconds(pid), commandCpuSeconds('redis-server')].map(
       (c, i) => ((c - before[i]) * 1000) / RUNS,
     );

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InitialSchema1764000000000 } from '../src/database/migrations/1764000000000-initial-schema.ts';
+import { JobEventChunksJson1764400000000 } from '../src/modules/jobs/event-chunks-json.migration.ts';
 import { JobEventChunks1764200000000 } from '../src/modules/jobs/event-chunks.migration.ts';
 import { JobsSchema1764100000000 } from '../src/modules/jobs/jobs-schema.migration.ts';
 import { dropDatabase, PG_SERVER, uniqueDatabaseName } from './support/api-process.ts';
@@ -89,5 +90,25 @@ describe('event chunks migration', () => {
 
     await new JobEventChunks1764200000000().down(runner);
     expect((await events()).rows).toEqual(before);
+  });
+
+  it('stores chunks as json and back as jsonb, with the same events', async () => {
+    await new JobEventChunks1764200000000().up(runner);
+    const chunk = async () =>
+      (
+        await client.query<{ type: string; events: unknown }>(
+          `SELECT pg_typeof(events)::text AS type, events FROM job_event_chunks`,
+        )
+      ).rows;
+    const before = await chunk();
+    expect(before).toMatchObject([{ type: 'jsonb' }]);
+
+    await new JobEventChunksJson1764400000000().up(runner);
+    const asJson = await chunk();
+    expect(asJson).toEqual([{ type: 'json', events: before[0].events }]);
+
+    await new JobEventChunksJson1764400000000().down(runner);
+    expect(await chunk()).toEqual(before);
+    await new JobEventChunks1764200000000().down(runner);
   });
 });

@@ -1,3 +1,4 @@
+import { JobEventChunksJson1764400000000 } from '../modules/jobs/event-chunks-json.migration.ts';
 import { JobEventChunks1764200000000 } from '../modules/jobs/event-chunks.migration.ts';
 import { JobRetentionIndex1764300000000 } from '../modules/jobs/job-retention.migration.ts';
 import { JobsSchema1764100000000 } from '../modules/jobs/jobs-schema.migration.ts';
@@ -12,4 +13,5 @@ export const MIGRATIONS = [
   JobsSchema1764100000000,
   JobEventChunks1764200000000,
   JobRetentionIndex1764300000000,
+  JobEventChunksJson1764400000000,
 ] as const;

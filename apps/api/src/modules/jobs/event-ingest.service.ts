@@ -148,7 +148,7 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
       await tx.query(
         `INSERT INTO job_event_chunks (job_id, first_seq, last_seq, events)
          SELECT v.job_id, v.first_seq, v.last_seq, v.events
-           FROM json_to_recordset($1::json) AS v(job_id uuid, first_seq bigint, last_seq bigint, events jsonb)
+           FROM json_to_recordset($1::json) AS v(job_id uuid, first_seq bigint, last_seq bigint, events json)
          ON CONFLICT (job_id, first_seq) DO UPDATE SET last_seq = EXCLUDED.last_seq, events = EXCLUDED.events
           WHERE job_event_chunks.last_seq < EXCLUDED.last_seq`,
         [

@@ -382,7 +382,7 @@ export class JobsRepository {
           SELECT DISTINCT ON (seq) seq, type, at, data FROM (
             SELECT (e->>'seq')::bigint AS seq, e->>'type' AS type,
                    to_timestamp((e->>'at')::double precision / 1000) AS at, e - 'seq' - 'type' - 'at' AS data
-              FROM job_event_chunks c, jsonb_array_elements(c.events) e
+              FROM job_event_chunks c, jsonb_array_elements(c.events::jsonb) e
              WHERE c.job_id = $1 AND c.last_seq > $2
           ) chunked WHERE seq > $2
           UNION ALL
