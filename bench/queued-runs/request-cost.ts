@@ -23,7 +23,11 @@ const { values } = parseArgs({
 const REQUESTS = Number(values.requests);
 const INFLIGHT = Number(values.inflight);
 
-const api = await startApi({ env: { LOG_LEVEL: 'warn' }, timeoutMs: 120_000 });
+// BENCH_PROFILE_DIR: the API's CPU profile, written when it exits
+const profile: Record<string, string> = process.env.BENCH_PROFILE_DIR
+  ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` }
+  : {};
+const api = await startApi({ env: { LOG_LEVEL: 'warn', ...profile }, timeoutMs: 120_000 });
 const agent = new Agent({ keepAlive: true, maxSockets: INFLIGHT });
 try {
   const flow = {

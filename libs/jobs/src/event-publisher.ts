@@ -8,7 +8,10 @@ export interface EventPublisherOptions {
   maxBatch?: number;
   /** Approximate cap on stream entries (default 100,000 batches). */
   maxLen?: number;
-  /** How long written() waits for other jobs' events before it writes (default 2 ms). */
+  /**
+   * How long written() waits for other jobs' events before it writes, when no write is in
+   * flight (default 0: until the event loop's next turn, so jobs ending in the same turn share).
+   */
   groupMs?: number;
   onError?: (error: unknown) => void;
 }
@@ -33,6 +36,7 @@ export class EventPublisher {
   private lastWrite: Promise<void> = Promise.resolve();
   private readonly groupMs: number;
   private soon: Promise<void> | undefined;
+  private writing = 0;
 
   constructor(redis: Redis, stream: string, options: EventPublisherOptions = {}) {
     this.redis = redis;
@@ -40,7 +44,7 @@ export class EventPublisher {
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.maxBatch = options.maxBatch ?? 500;
     this.maxLen = options.maxLen ?? 100_000;
-    this.groupMs = options.groupMs ?? 2;
+    this.groupMs = options.groupMs ?? 0;
     this.onError = options.onError ?? (() => undefined);
   }
 
@@ -61,13 +65,23 @@ export class EventPublisher {
   }
 
   /**
-   * Resolves once everything published so far is in the stream, writing it within groupMs: jobs
-   * that end together (a worker runs many) share one stream entry and one round trip, where a
-   * flush() per job would cost one each.
+   * Resolves once everything published so far is in the stream. Jobs that end together (a worker
+   * runs many) share one stream entry and one round trip, where a flush() per job would cost one
+   * each: as in a group commit, what is published while a write is in flight goes in the next
+   * write, as soon as that one is done; with none in flight, the write waits groupMs (or the
+   * event loop's next turn) for the jobs ending alongside.
    */
   written(): Promise<void> {
     if (this.size === 0) return this.lastWrite;
-    this.soon ??= new Promise<void>((resolve) => setTimeout(resolve, this.groupMs)).then(() => {
+    if (this.soon) return this.soon;
+    const wait =
+      this.writing > 0
+        ? this.tail
+        : new Promise<void>((resolve) => {
+            if (this.groupMs > 0) setTimeout(resolve, this.groupMs);
+            else setImmediate(resolve);
+          });
+    this.soon = wait.then(() => {
       this.soon = undefined;
       return this.flush();
     });
@@ -82,7 +96,8 @@ export class EventPublisher {
     this.buffer = [];
     this.size = 0;
     this.statsAt.clear();
-    const write = this.tail.then(() => this.write(batch));
+    this.writing++;
+    const write = this.tail.then(() => this.write(batch)).finally(() => this.writing--);
     // later flushes wait for this one (stream order = event order) but not for its failure
     this.tail = write.catch(() => undefined);
     this.lastWrite = write;

@@ -69,6 +69,25 @@ describe('event stream', () => {
     expect(await redis.xlen(stream)).toBe(1);
   });
 
+  it('sends what jobs publish while a write is in flight together in the next write', async () => {
+    prefix = uniquePrefix('events');
+    const stream = `${prefix}:stream`;
+    const publisher = new EventPublisher(redis, stream, { flushIntervalMs: 10_000 });
+    publisher.publish(log('first', 1));
+    const first = publisher.written();
+    // the first write leaves on the next turn of the event loop; these come while it is in flight
+    await new Promise((resolve) => setImmediate(resolve));
+    const later: Promise<void>[] = [];
+    for (let job = 0; job < 10; job++) {
+      publisher.publish(log(`job-${job}`, 1));
+      later.push(publisher.written());
+    }
+    await first;
+    await Promise.all(later);
+    const entries = (await redis.xrange(stream, '-', '+')) as Array<[string, string[]]>;
+    expect(entries.map(([, f]) => (JSON.parse(f[1]) as unknown[]).length)).toEqual([1, 10]);
+  });
+
   it('flushes by itself after the interval', async () => {
     prefix = uniquePrefix('events');
     const stream = `${prefix}:stream`;
