@@ -1,7 +1,9 @@
 /**
  * What a run costs the worker alone: the API accepts N runs with no worker running, is paused, and
  * then one worker drains the queue while nothing else runs (its events stay in the stream). Next
- * to it, a plain BullMQ worker draining N no-op jobs the same way: the queue's own floor.
+ * to it, a plain BullMQ worker draining N no-op jobs the same way: the queue's own floor. Then
+ * what storing the outcomes costs: the API is resumed, with no worker, and reads the stream until
+ * PostgreSQL holds every job as completed.
  *
  *   node bench/queued-runs/worker-cost.ts [--runs 10000] [--concurrency 32] [--no-script]
  *
@@ -135,10 +137,36 @@ async function junctionWorker(): Promise<string> {
     const [w, r] = [cpuSeconds(pid), commandCpuSeconds('redis-server')].map(
       (c, i) => ((c - before[i]) * 1000) / RUNS,
     );
-    return `${flow.name}: worker alone ${Math.round((RUNS * 1000) / ms)} runs/s; CPU per run: worker ${w.toFixed(3)} ms, redis ${r.toFixed(3)} ms`;
-  } finally {
     await worker.stop();
     if (nodeArgs.length > 0) process.stdout.write(worker.output());
+
+    const apiPid = api.process.pid ?? 0;
+    const ingestBefore = [
+      cpuSeconds(apiPid),
+      commandCpuSeconds('postgres'),
+      commandCpuSeconds('redis-server'),
+    ];
+    const ingestStarted = Date.now();
+    api.process.kill('SIGCONT');
+    for (;;) {
+      const [{ done }] = await api.query<{ done: number }>(
+        `SELECT count(*) FILTER (WHERE status = 'completed')::int AS done FROM jobs`,
+      );
+      if (done >= WARM + RUNS) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const ingestMs = Date.now() - ingestStarted;
+    const [ia, ip, ir] = [
+      cpuSeconds(apiPid),
+      commandCpuSeconds('postgres'),
+      commandCpuSeconds('redis-server'),
+    ].map((c, i) => ((c - ingestBefore[i]) * 1000) / (WARM + RUNS));
+    return (
+      `${flow.name}: worker alone ${Math.round((RUNS * 1000) / ms)} runs/s; CPU per run: worker ${w.toFixed(3)} ms, redis ${r.toFixed(3)} ms\n` +
+      `${flow.name}: outcomes stored ${Math.round(((WARM + RUNS) * 1000) / ingestMs)} runs/s; CPU per run: api ${ia.toFixed(3)} ms, postgres ${ip.toFixed(3)} ms, redis ${ir.toFixed(3)} ms`
+    );
+  } finally {
+    if (worker.child.exitCode === null) await worker.stop();
     api.process.kill('SIGCONT');
     await api.stop();
     await queue.obliterate({ force: true });
