@@ -10,8 +10,16 @@ import { HARNESS_SOURCE } from './harness.ts';
 export const MAX_IDLE_ISOLATES = 64;
 /** An idle isolate unused this long is disposed. */
 export const IDLE_ISOLATE_MS = 30_000;
-/** Step executions an isolate serves before it is retired (bounds what a heap can accumulate). */
-export const MAX_ISOLATE_USES = 500;
+/**
+ * Pages an isolate serves at most before it is retired, whatever its heap looks like. A new
+ * isolate and context cost about 8 ms: retiring every 500 pages was a fifth of a one-record script
+ * step's CPU, so the heap check below is what retires isolates in practice.
+ */
+export const MAX_ISOLATE_USES = 20_000;
+/** Every this many uses, an isolate's heap is looked at when it comes back. */
+export const HEAP_CHECK_EVERY = 250;
+/** An isolate whose used heap is above this share of its memory limit is retired then. */
+export const RETIRE_HEAP_SHARE = 0.5;
 /** Ready contexts kept per isolate, by script text. */
 const MAX_CONTEXTS = 16;
 
@@ -56,6 +64,17 @@ export class PooledIsolate {
 
   get disposed(): boolean {
     return this.isolate.isDisposed;
+  }
+
+  /** Whether its heap holds more than RETIRE_HEAP_SHARE of its limit (what contexts and scripts left). */
+  heapFull(): boolean {
+    try {
+      const heap = this.isolate.getHeapStatisticsSync();
+      const used = heap.used_heap_size + heap.externally_allocated_size;
+      return used > RETIRE_HEAP_SHARE * this.memoryMb * 2 ** 20;
+    } catch {
+      return true;
+    }
   }
 
   newContext(): Promise<ivm.Context> {
@@ -136,7 +155,12 @@ export class IsolatePool {
     this.lent.delete(pooled);
     if (pooled.disposed) return;
     const list = this.idle.get(pooled.memoryMb) ?? [];
-    if (this.closed || pooled.uses >= MAX_ISOLATE_USES || list.length >= MAX_IDLE_ISOLATES) {
+    if (
+      this.closed ||
+      pooled.uses >= MAX_ISOLATE_USES ||
+      list.length >= MAX_IDLE_ISOLATES ||
+      (pooled.uses % HEAP_CHECK_EVERY === 0 && pooled.heapFull())
+    ) {
       pooled.dispose();
       return;
     }

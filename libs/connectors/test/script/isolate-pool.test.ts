@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SharedResources } from '@junction/engine';
-import type { IsolatePool } from '../../src/script/isolate-pool.ts';
+import {
+  HEAP_CHECK_EVERY,
+  IsolatePool as IsolatePoolClass,
+  type IsolatePool,
+} from '../../src/script/isolate-pool.ts';
 import { SYNC_SLICE_MS } from '../../src/script/sandbox.ts';
 import { opContext, type TestContext } from '../support/op-context.ts';
 import { runTestFlow } from '../support/run-test-flow.ts';
@@ -168,6 +172,35 @@ describe('script isolate pool', () => {
       expect(pool.created).toBeLessThanOrEqual(2);
     } finally {
       await shared.closeAll();
+    }
+  });
+});
+
+describe('isolate retirement', () => {
+  it('retires an isolate whose heap holds more than half its limit, at a heap check, and keeps a lean one', async () => {
+    const vm = (await import('isolated-vm')).default;
+    const pool = new IsolatePoolClass(vm);
+    try {
+      const lean = pool.take(32);
+      const full = pool.take(32);
+      // about 20 MB kept alive in a context of the second isolate (a 32 MB limit)
+      const context = await full.newContext();
+      full.isolate
+        .compileScriptSync(
+          'globalThis.kept = Array.from({ length: 20 }, () => new Uint8Array(2 ** 20).fill(1));',
+        )
+        .runSync(context);
+      for (const pooled of [lean, full]) pooled.uses = HEAP_CHECK_EVERY;
+      pool.give(lean);
+      pool.give(full);
+      expect(full.disposed).toBe(true);
+      expect(lean.disposed).toBe(false);
+      // the lean one is lent again rather than a new isolate made
+      const created = pool.created;
+      expect(pool.take(32)).toBe(lean);
+      expect(pool.created).toBe(created);
+    } finally {
+      pool.close();
     }
   });
 });
