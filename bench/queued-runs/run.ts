@@ -14,7 +14,6 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,6 +23,7 @@ import { startApi } from '../../apps/api/test/support/api-process.ts';
 import { startWorker } from '../../test/support/worker-process.ts';
 import { commandCpuSeconds, cpuSeconds, watchPeakRss } from '../shared/process-stats.ts';
 import { benchFlows, type BenchFlow } from './flows.ts';
+import { pool, runRequester, type RunRequester } from './load.ts';
 import { updateDocs, type JunctionRun, type QueuedRunsResult } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -44,16 +44,6 @@ const INFLIGHT = Number(values.inflight);
 const CONCURRENCY = Number(values.concurrency);
 
 const { script: scriptFlow, map: mapFlow } = benchFlows;
-
-/** Runs `count` tasks with at most `inflight` at once. */
-async function pool(count: number, inflight: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(inflight, count) }, async () => {
-      while (next < count) await task(next++);
-    }),
-  );
-}
 
 async function rawBullmq(): Promise<{ ms: number; rate: number }> {
   const prefix = `bench:raw:${randomUUID().slice(0, 8)}`;
@@ -103,41 +93,12 @@ async function queuedRuns(flow: BenchFlow): Promise<JunctionRun> {
     LOG_LEVEL: 'warn',
     ...profile,
   });
-  // node:http with keep-alive: a lighter client than fetch, so the load generator takes less of
-  // the CPU the API and the worker share with it
-  const agent = new Agent({ keepAlive: true, maxSockets: INFLIGHT });
+  let requester: RunRequester | undefined;
   try {
     const created = await api.request<{ id: string }>('POST', '/api/v1/flows', { body: flow });
     if (created.status !== 201) throw new Error(`cannot create the flow: ${created.text}`);
-    const flowId = created.body.id;
-    const { port } = new URL(api.baseUrl);
-    const run = (n: number) =>
-      new Promise<void>((resolve, reject) => {
-        const body = JSON.stringify({ params: { n } });
-        const req = request(
-          {
-            host: '127.0.0.1',
-            port,
-            agent,
-            method: 'POST',
-            path: `/api/v1/flows/${flowId}/run`,
-            headers: {
-              authorization: `Bearer ${api.token}`,
-              'content-type': 'application/json',
-              'content-length': Buffer.byteLength(body),
-            },
-          },
-          (res) => {
-            let text = '';
-            res.setEncoding('utf8').on('data', (c: string) => (text += c));
-            res.on('end', () =>
-              res.statusCode === 201 ? resolve() : reject(new Error(`run ${n}: ${res.statusCode} ${text}`)),
-            );
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      });
+    requester = runRequester(api, created.body.id, INFLIGHT);
+    const { run } = requester;
     const completed = async () =>
       (
         await api.query<{ done: number; bad: number }>(
@@ -189,7 +150,7 @@ async function queuedRuns(flow: BenchFlow): Promise<JunctionRun> {
       workerPeakRssMb: workerRss.stop() / 1024,
     };
   } finally {
-    agent.destroy();
+    requester?.close();
     await worker.stop();
     await api.stop();
   }

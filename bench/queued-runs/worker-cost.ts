@@ -12,7 +12,6 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
@@ -22,6 +21,7 @@ import { startApi } from '../../apps/api/test/support/api-process.ts';
 import { startWorker } from '../../test/support/worker-process.ts';
 import { commandCpuSeconds, cpuSeconds } from '../shared/process-stats.ts';
 import { benchFlows } from './flows.ts';
+import { pool, runRequester } from './load.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -57,53 +57,17 @@ function threadCpu(pid: number): string {
   return `${[...byName].map(([n, s]) => `${n} ${s.toFixed(2)} s`).join(', ')}\n`;
 }
 
-async function fill(count: number, send: (n: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 64 }, async () => {
-      while (next < count) await send(next++);
-    }),
-  );
-}
-
 async function junctionWorker(): Promise<string> {
   const api = await startApi({ env: { LOG_LEVEL: 'warn' }, timeoutMs: 120_000 });
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const prefix = api.env.JUNCTION_REDIS_PREFIX;
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue(QUEUES.runs, { connection, prefix: redisNames(prefix).bullPrefix });
   const created = await api.request<{ id: string }>('POST', '/api/v1/flows', { body: flow });
   if (created.status !== 201) throw new Error(`cannot create the flow: ${created.text}`);
-  const { port } = new URL(api.baseUrl);
-  const send = (n: number) =>
-    new Promise<void>((resolve, reject) => {
-      const body = JSON.stringify({ params: { n } });
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port,
-          agent,
-          method: 'POST',
-          path: `/api/v1/flows/${created.body.id}/run`,
-          headers: {
-            authorization: `Bearer ${api.token}`,
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () =>
-            res.statusCode === 201 ? resolve() : reject(new Error(`run: ${res.statusCode}`)),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const requester = runRequester(api, created.body.id, 64);
   const WARM = 500;
-  await fill(WARM + RUNS, send);
-  agent.destroy();
+  await pool(WARM + RUNS, 64, requester.run);
+  requester.close();
   // paused, not stopped (stopping deletes its Redis keys): it reads no events and takes no CPU
   api.process.kill('SIGSTOP');
 
