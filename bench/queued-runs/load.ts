@@ -1,8 +1,9 @@
 /**
- * The queued-runs benchmarks' load generator: run requests over node:http with keep-alive (a
- * lighter client than fetch, so it takes less of the CPU the API and the worker share with it).
+ * The queued-runs benchmarks' load generator: run requests over a few keep-alive sockets with a
+ * minimal HTTP client (bench/shared/keep-alive-client.ts), so it takes as little as it can of the
+ * CPU the API and the worker share with it.
  */
-import { Agent, request } from 'node:http';
+import { encodeRequest, KeepAliveClient } from '../shared/keep-alive-client.ts';
 
 /** Runs `count` tasks with at most `inflight` at once. */
 export async function pool(
@@ -29,34 +30,13 @@ export function runRequester(
   flowId: string,
   inflight: number,
 ): RunRequester {
-  const agent = new Agent({ keepAlive: true, maxSockets: inflight });
   const { port } = new URL(api.baseUrl);
-  const run = (n: number) =>
-    new Promise<void>((resolve, reject) => {
-      const body = JSON.stringify({ params: { n } });
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port,
-          agent,
-          method: 'POST',
-          path: `/api/v1/flows/${flowId}/run`,
-          headers: {
-            authorization: `Bearer ${api.token}`,
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-          },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8').on('data', (c: string) => (text += c));
-          res.on('end', () =>
-            res.statusCode === 201 ? resolve() : reject(new Error(`run ${n}: ${res.statusCode} ${text}`)),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  return { run, close: () => agent.destroy() };
+  const client = new KeepAliveClient('127.0.0.1', Number(port), inflight);
+  const headers = { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' };
+  const path = `/api/v1/flows/${flowId}/run`;
+  const run = async (n: number) => {
+    const res = await client.request(encodeRequest('POST', path, headers, JSON.stringify({ params: { n } })));
+    if (res.status !== 201) throw new Error(`run ${n}: ${res.status} ${res.body}`);
+  };
+  return { run, close: () => client.close() };
 }
