@@ -8,9 +8,9 @@
  *
  * Without --path: POST /api/v1/flows/{id}/run of a one-step flow with concurrency unlimited.
  */
-import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { startApi } from '../../apps/api/test/support/api-process.ts';
+import { encodeRequest, KeepAliveClient } from '../shared/keep-alive-client.ts';
 import { commandCpuSeconds, cpuSeconds } from '../shared/process-stats.ts';
 
 const { values } = parseArgs({
@@ -28,7 +28,7 @@ const profile: Record<string, string> = process.env.BENCH_PROFILE_DIR
   ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` }
   : {};
 const api = await startApi({ env: { LOG_LEVEL: 'warn', ...profile }, timeoutMs: 120_000 });
-const agent = new Agent({ keepAlive: true, maxSockets: INFLIGHT });
+let client: KeepAliveClient | undefined;
 try {
   const flow = {
     name: 'request-cost',
@@ -41,26 +41,15 @@ try {
   const path = values.path ?? `/api/v1/flows/${created.body.id}/run`;
   const post = values.path === undefined;
   const { port } = new URL(api.baseUrl);
-  const send = (n: number) =>
-    new Promise<void>((resolve, reject) => {
-      const body = post ? JSON.stringify({ params: { n } }) : undefined;
-      const headers: Record<string, string | number> = { authorization: `Bearer ${api.token}` };
-      if (body !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(body);
-      }
-      const req = request(
-        { host: '127.0.0.1', port, agent, method: post ? 'POST' : 'GET', path, headers },
-        (res) => {
-          res.resume();
-          res.on('end', () =>
-            (res.statusCode ?? 500) < 300 ? resolve() : reject(new Error(`${path}: ${res.statusCode}`)),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const http = new KeepAliveClient('127.0.0.1', Number(port), INFLIGHT);
+  client = http;
+  const headers: Record<string, string> = { authorization: `Bearer ${api.token}` };
+  if (post) headers['content-type'] = 'application/json';
+  const send = async (n: number) => {
+    const body = post ? JSON.stringify({ params: { n } }) : '';
+    const res = await http.request(encodeRequest(post ? 'POST' : 'GET', path, headers, body));
+    if (res.status >= 300) throw new Error(`${path}: ${res.status} ${res.body}`);
+  };
   const pool = async (count: number) => {
     let next = 0;
     await Promise.all(
@@ -82,6 +71,6 @@ try {
       `CPU per request: api ${apiCpu.toFixed(3)} ms, postgres ${pgCpu.toFixed(3)} ms, redis ${redisCpu.toFixed(3)} ms\n`,
   );
 } finally {
-  agent.destroy();
+  client?.close();
   await api.stop();
 }
