@@ -1,13 +1,15 @@
 /**
  * The baseline's consumer: a plain BullMQ worker with a no-op processor. Prints
- * {"ready": true} when connected and {"doneAt": <epoch ms>} after `count` jobs.
- *   node bench/queued-runs/raw-worker.ts <redisUrl> <prefix> <count> <concurrency>
+ * {"ready": true} when connected, {"warmedAt": <epoch ms>} after the `warm` warm-up jobs and
+ * {"doneAt": <epoch ms>} after `count` more.
+ *   node bench/queued-runs/raw-worker.ts <redisUrl> <prefix> <count> <concurrency> [warm]
  */
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 
-const [url, prefix, countText, concurrencyText] = process.argv.slice(2);
-const count = Number(countText);
+const [url, prefix, countText, concurrencyText, warmText = '0'] = process.argv.slice(2);
+const warm = Number(warmText);
+const total = warm + Number(countText);
 let done = 0;
 const connection = new Redis(url, { maxRetriesPerRequest: null });
 const worker = new Worker('raw-noop', async () => undefined, {
@@ -18,7 +20,8 @@ const worker = new Worker('raw-noop', async () => undefined, {
 });
 worker.on('completed', () => {
   done++;
-  if (done === count) {
+  if (done === warm) process.stdout.write(`${JSON.stringify({ warmedAt: Date.now() })}\n`);
+  if (done === total) {
     process.stdout.write(`${JSON.stringify({ doneAt: Date.now() })}\n`);
     void worker.close().then(() => connection.quit());
   }

@@ -3,12 +3,13 @@
  * concurrency unlimited, enqueued through the API (POST /api/v1/flows/{id}/run, `inflight`
  * requests at a time) and run by one worker process; measured from the first request to the last
  * job stored as completed. Next to it, in the same run, raw BullMQ: N no-op jobs added one by one
- * with the same number in flight and consumed by a plain BullMQ worker process.
+ * with the same number in flight and consumed by a plain BullMQ worker process. Both are measured
+ * after `warmup` runs (or jobs) that are not counted, so the JIT has compiled the hot paths.
  *
  * The same is then measured with the script.run step replaced by a map, to show what the queue
  * path itself costs next to the script sandbox.
  *
- *   node bench/queued-runs/run.ts [--runs 10000] [--inflight 64] [--concurrency 32] [--no-docs]
+ *   node bench/queued-runs/run.ts [--runs 10000] [--inflight 64] [--concurrency 32] [--warmup 5000] [--no-docs]
  *
  * Writes bench/results/queued-runs.json and the "Queued runs" section of docs/benchmarks.md.
  */
@@ -34,6 +35,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '10000' },
     inflight: { type: 'string', default: '64' },
     concurrency: { type: 'string', default: '32' },
+    // runs (and raw jobs) before the measured ones: the JIT, pools and caches reach their steady state
+    warmup: { type: 'string', default: '5000' },
     'no-docs': { type: 'boolean', default: false },
     // only the variant with the script step replaced by a map
     'no-script': { type: 'boolean', default: false },
@@ -42,6 +45,7 @@ const { values } = parseArgs({
 const RUNS = Number(values.runs);
 const INFLIGHT = Number(values.inflight);
 const CONCURRENCY = Number(values.concurrency);
+const WARM = Number(values.warmup);
 
 const { script: scriptFlow, map: mapFlow } = benchFlows;
 
@@ -49,7 +53,7 @@ async function rawBullmq(): Promise<{ ms: number; rate: number }> {
   const prefix = `bench:raw:${randomUUID().slice(0, 8)}`;
   const child = spawn(
     process.execPath,
-    ['bench/queued-runs/raw-worker.ts', REDIS_URL, prefix, String(RUNS), String(CONCURRENCY)],
+    ['bench/queued-runs/raw-worker.ts', REDIS_URL, prefix, String(RUNS), String(CONCURRENCY), String(WARM)],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const lines: Array<Record<string, number | boolean>> = [];
@@ -66,10 +70,15 @@ async function rawBullmq(): Promise<{ ms: number; rate: number }> {
   await waitFor('ready');
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue('raw-noop', { connection, prefix });
-  const started = Date.now();
-  await pool(RUNS, INFLIGHT, async (i) => {
+  const add = async (i: number) => {
     await queue.add('noop', { n: i }, { removeOnComplete: { count: 1000 } });
-  });
+  };
+  if (WARM > 0) {
+    await pool(WARM, INFLIGHT, add);
+    await waitFor('warmedAt');
+  }
+  const started = Date.now();
+  await pool(RUNS, INFLIGHT, (i) => add(WARM + i));
   const { doneAt } = await waitFor('doneAt');
   waiters = [];
   await queue.obliterate({ force: true });
@@ -120,7 +129,6 @@ async function queuedRuns(flow: BenchFlow): Promise<JunctionRun> {
     };
 
     // warm-up: JIT, connection pools, the script isolate
-    const WARM = 200;
     await pool(WARM, INFLIGHT, run);
     requested = WARM;
     await waitUntil(WARM);
