@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { TemplateScanner } from './connector-api.ts';
 
 export type OperationKind = 'source' | 'transform' | 'destination' | 'action';
 
@@ -10,6 +11,8 @@ export interface CatalogOperation {
   readonly rawFields?: readonly string[];
   /** Fields that hold no templates at all (code, where `{{` is the code's own syntax): not checked as templates. */
   readonly literalFields?: readonly string[];
+  /** Fields whose templates the operation finds itself (inside SQL, outside its literals): validation checks those. */
+  readonly templatesIn?: Readonly<Record<string, TemplateScanner>>;
 }
 
 export interface CatalogConnector {

@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type { OperationKind } from './catalog.ts';
 import type { FlowRecord, Page } from './record.ts';
+import type { TemplatePart } from './templates.ts';
 
 export interface StepLogger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -96,7 +97,16 @@ interface OperationBase<I> {
    * engine leaves them alone (list them in rawFields too) and validation does not parse them.
    */
   readonly literalFields?: readonly string[];
+  /**
+   * Fields with a syntax of their own in which `{{` may also be plain text (a PostgreSQL array
+   * literal `'{{1,2},{3,4}}'` in SQL): the operation says where the field's templates are, and
+   * validation checks those instead of every `{{ … }}` in the text. List them in rawFields too.
+   */
+  readonly templatesIn?: Readonly<Record<string, TemplateScanner>>;
 }
+
+/** Finds the `{{ }}` templates of a field's text, as the operation will read them. */
+export type TemplateScanner = (text: string) => readonly TemplatePart[];
 
 /** Produces a stream of pages; whatever came before it is run to its end first. */
 export interface SourceOperation<I = unknown, C = unknown> extends OperationBase<I> {

@@ -149,9 +149,16 @@ class SemanticChecker {
     const use = step.use as string;
     const w = isObj(step.with) ? step.with : {};
     // code fields (script.run's `code`) are not templates: `{{` there is the code's own syntax
-    const literal = new Set(this.operationOf(use)?.literalFields ?? []);
+    const described = this.operationOf(use);
+    const literal = new Set(described?.literalFields ?? []);
     for (const [key, value] of Object.entries(w)) {
-      if (!literal.has(key)) this.checkTemplates(value, [...at, 'with', key], visible);
+      if (literal.has(key)) continue;
+      // fields with a syntax of their own (SQL) say where their templates are
+      const scan = described?.templatesIn?.[key];
+      if (scan && typeof value === 'string') {
+        for (const part of scan(value))
+          this.checkExpression(part.expr, [...at, 'with', key], visible, part.offset);
+      } else this.checkTemplates(value, [...at, 'with', key], visible);
     }
     if (isObj(step.connection)) this.checkTemplates(step.connection, [...at, 'connection'], visible);
     if (Array.isArray(step.fallback)) this.walk(step.fallback, [...at, 'fallback'], visible);

@@ -3,6 +3,7 @@ import { defineOperation } from '@junction/flow';
 import type { DatabaseConnection } from './connection.schema.ts';
 import { driverFor } from './driver-pool.ts';
 import { bindValues, compileSql } from './sql-statement.ts';
+import { sqlTemplateParts } from './sql-template.ts';
 
 export const ExecuteInput = z.strictObject({
   sql: z.string().min(1).meta({
@@ -37,6 +38,8 @@ export const execute = defineOperation<ExecuteInput, DatabaseConnection>({
   kind: 'action',
   input: ExecuteInput,
   rawFields: ['sql'],
+  // `'{{1,2},{3,4}}'` in SQL is an array literal, not a template: validation asks the SQL parser
+  templatesIn: { sql: sqlTemplateParts },
   async execute(ctx, input, record) {
     const driver = await driverFor(ctx);
     const sql = compileSql(ctx.compile, input.sql, driver.dialect);

@@ -3,6 +3,7 @@ import { defineOperation } from '@junction/flow';
 import type { DatabaseConnection } from './connection.schema.ts';
 import { driverFor } from './driver-pool.ts';
 import { bindValues, compileSql } from './sql-statement.ts';
+import { sqlTemplateParts } from './sql-template.ts';
 
 export const QueryInput = z.strictObject({
   sql: z.string().min(1).meta({
@@ -30,6 +31,8 @@ export const query = defineOperation<QueryInput, DatabaseConnection>({
   input: QueryInput,
   // The SQL's templates become bind parameters, so the engine must not splice them into it.
   rawFields: ['sql'],
+  // `'{{1,2},{3,4}}'` in SQL is an array literal, not a template: validation asks the SQL parser
+  templatesIn: { sql: sqlTemplateParts },
   async *execute(ctx, input) {
     const driver = await driverFor(ctx);
     const sql = compileSql(ctx.compile, input.sql, driver.dialect);

@@ -1,9 +1,12 @@
-import { ConfigError } from '@junction/flow';
+import { ConfigError, templateParts, type TemplatePart } from '@junction/flow';
 
 export type SqlDialect = 'postgres' | 'mysql';
 
 /** What fills one bind parameter: a named value of `params`, or a `{{ expr }}` evaluated per record. */
-export type SqlSlot = { kind: 'param'; name: string } | { kind: 'expr'; source: string };
+export type SqlSlot =
+  | { kind: 'param'; name: string }
+  /** `at`: where `source` starts in the SQL text. */
+  | { kind: 'expr'; source: string; at: number };
 
 export interface ParsedSql {
   /** The SQL sent to the server, with `$1..` (PostgreSQL) or `?` (MySQL) where placeholders were. */
@@ -22,6 +25,26 @@ const DOLLAR_TAG = /\$([A-Za-z_][A-Za-z0-9_]*)?\$/y;
  */
 export function parseSqlTemplate(sql: string, dialect: SqlDialect): ParsedSql {
   return new SqlTemplateParser(sql, dialect).parse();
+}
+
+/**
+ * The `{{ }}` templates of a SQL text as the database operations read them (outside literals,
+ * quoted identifiers and comments), for flow validation. The dialect comes with the connection,
+ * which validation may not know: PostgreSQL's quoting is tried first, then MySQL's; SQL neither
+ * reads is left to the run to report, and its templates are found as in any other field.
+ */
+export function sqlTemplateParts(sql: string): TemplatePart[] {
+  for (const dialect of ['postgres', 'mysql'] as const) {
+    try {
+      const parts: TemplatePart[] = [];
+      for (const slot of parseSqlTemplate(sql, dialect).slots)
+        if (slot.kind === 'expr') parts.push({ expr: slot.source, offset: slot.at });
+      return parts;
+    } catch {
+      // not this dialect's SQL, or a mistake the run reports with its position
+    }
+  }
+  return templateParts(sql);
 }
 
 class SqlTemplateParser {
@@ -81,10 +104,12 @@ class SqlTemplateParser {
     const start = this.pos;
     const close = this.sql.indexOf('}}', start + 2);
     if (close < 0) throw new ConfigError(`sql: "{{" at character ${start + 1} has no closing "}}"`);
-    const source = this.sql.slice(start + 2, close).trim();
+    const inner = this.sql.slice(start + 2, close);
+    const source = inner.trim();
     if (source === '') throw new ConfigError(`sql: empty "{{ }}" at character ${start + 1}`);
     this.pos = close + 2;
-    this.bind({ kind: 'expr', source }, `expr:${source}`);
+    const at = start + 2 + inner.length - inner.trimStart().length;
+    this.bind({ kind: 'expr', source, at }, `expr:${source}`);
   }
 
   private maybeParam(): void {

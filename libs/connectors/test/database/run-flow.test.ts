@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import type mysql from 'mysql2/promise';
 import { runFlow, type RunOptions } from '@junction/engine';
-import { catalogOf, parseFlow, type ConnectorRegistry } from '@junction/flow';
+import { catalogOf, parseFlow, validateFlow, type ConnectorRegistry } from '@junction/flow';
 import { loadConnectorRegistry } from '../../src/registry.ts';
 import { mysqlAdmin, postgresAdmin, uniqueTable } from '../support/db-context.ts';
 
@@ -95,6 +95,38 @@ describe('database steps in a flow run by the engine', () => {
     expect(result.stats.save).toMatchObject({ in: 1000, out: 993, errors: 7 });
     const count = await admin.query(`SELECT count(*)::int AS n, min(name) AS first FROM ${target}`);
     expect(count.rows[0]).toEqual({ n: 993, first: 'ITEM 1' });
+  });
+
+  it('reads `{{` inside a SQL literal as SQL, from validation to the rows (PostgreSQL and MySQL)', async () => {
+    const flow = (sql: string, connection: unknown) => ({
+      name: 'literal braces',
+      params: { n: { type: 'integer', default: 0 } },
+      steps: [{ id: 'q', use: 'database.query', connection, with: { sql } }],
+    });
+    const pgRun = await run(flow("SELECT '{{1,2},{3,4}}'::int[] AS a, {{ params.n }}::int AS b", PG), {
+      params: { n: 7 },
+    });
+    expect(pgRun.result.status).toBe('completed');
+    expect(pgRun.result.output).toEqual({
+      a: [
+        [1, 2],
+        [3, 4],
+      ],
+      b: 7,
+    });
+    const myRun = await run(flow("SELECT '{{x}}' AS a, {{ params.n }} AS b", MY), { params: { n: 8 } });
+    expect(myRun.result.status).toBe('completed');
+    expect(myRun.result.output).toEqual({ a: '{{x}}', b: 8 });
+
+    // a template outside the literals is still checked, at its own position
+    const badSql = "SELECT '{{1,2}}'::int[], {{ params.n + }} AS b";
+    const bad = validateFlow(flow(badSql, PG), { catalog: catalogOf(registry) });
+    expect(bad.problems).toEqual([
+      {
+        path: 'steps[0].with.sql',
+        message: expect.stringContaining(`(expression starts at character ${badSql.indexOf('params.n +')})`),
+      },
+    ]);
   });
 
   it('retries a page after a transient failure from the batch that failed, not from the start', async () => {

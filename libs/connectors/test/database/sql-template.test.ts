@@ -1,19 +1,34 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@junction/flow';
 import { compileTemplate } from '@junction/engine';
-import { parseSqlTemplate } from '../../src/database/sql-template.ts';
+import { parseSqlTemplate, sqlTemplateParts } from '../../src/database/sql-template.ts';
 import { bindValues, compileSql } from '../../src/database/sql-statement.ts';
+
+describe('sqlTemplateParts (what flow validation checks in a SQL field)', () => {
+  it('finds the templates outside literals, with their offsets, and not a PostgreSQL array literal', () => {
+    const sql = 'SELECT \'{{1,2},{3,4}}\'::int[] AS a, {{  params.n }} AS b, "{{col}}" -- {{ note }}';
+    expect(sqlTemplateParts(sql)).toEqual([{ expr: 'params.n', offset: sql.indexOf('params.n') }]);
+  });
+
+  it("reads MySQL's backslash-escaped quotes when PostgreSQL's quoting cannot read the text", () => {
+    const sql = "SELECT 'it\\'s {{1}}' AS a, {{ record.x }} AS b";
+    expect(sqlTemplateParts(sql)).toEqual([{ expr: 'record.x', offset: sql.indexOf('record.x') }]);
+  });
+
+  it('falls back to every {{ }} of the text when neither dialect reads it (the run reports the SQL)', () => {
+    const sql = "SELECT {{ record.a }}, 'never closed";
+    expect(sqlTemplateParts(sql)).toEqual([{ expr: 'record.a', offset: sql.indexOf('record.a') }]);
+  });
+});
 
 describe('parseSqlTemplate', () => {
   it('turns {name} and {{ expr }} into numbered PostgreSQL parameters, reusing a repeated name', () => {
-    const r = parseSqlTemplate(
-      'SELECT * FROM t WHERE a = {a} AND b > {{ record.b }} OR a2 = {a}',
-      'postgres',
-    );
+    const sql = 'SELECT * FROM t WHERE a = {a} AND b > {{ record.b }} OR a2 = {a}';
+    const r = parseSqlTemplate(sql, 'postgres');
     expect(r.text).toBe('SELECT * FROM t WHERE a = $1 AND b > $2 OR a2 = $1');
     expect(r.slots).toEqual([
       { kind: 'param', name: 'a' },
-      { kind: 'expr', source: 'record.b' },
+      { kind: 'expr', source: 'record.b', at: sql.indexOf('record.b') },
     ]);
   });
 
