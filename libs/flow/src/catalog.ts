@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { TemplateScanner } from './connector-api.ts';
+import type { TemplateScanner } from './templates.ts';
 
 export type OperationKind = 'source' | 'transform' | 'destination' | 'action';
 

@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import type { OperationKind } from './catalog.ts';
 import type { FlowRecord, Page } from './record.ts';
-import type { TemplatePart } from './templates.ts';
+import type { TemplateScanner } from './templates.ts';
 
 export interface StepLogger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -104,9 +104,6 @@ interface OperationBase<I> {
    */
   readonly templatesIn?: Readonly<Record<string, TemplateScanner>>;
 }
-
-/** Finds the `{{ }}` templates of a field's text, as the operation will read them. */
-export type TemplateScanner = (text: string) => readonly TemplatePart[];
 
 /** Produces a stream of pages; whatever came before it is run to its end first. */
 export interface SourceOperation<I = unknown, C = unknown> extends OperationBase<I> {

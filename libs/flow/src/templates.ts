@@ -14,6 +14,9 @@ export interface TemplatePart {
   offset: number;
 }
 
+/** Finds the `{{ }}` templates of a field's text as its operation reads them (see templatesIn). */
+export type TemplateScanner = (text: string) => readonly TemplatePart[];
+
 export function templateParts(text: string): TemplatePart[] {
   const parts: TemplatePart[] = [];
   for (const m of text.matchAll(TEMPLATE)) {
