@@ -18,6 +18,7 @@ import {
 import type { AppConfig } from '../../config/app-config.ts';
 import { APP_CONFIG } from '../../config/config.module.ts';
 import { buildBatch, rowsJson, type IngestBatch } from './event-batch.ts';
+import { preparedQuery } from '../../database/prepared-query.ts';
 import { JobPayloadsService } from './job-payloads.service.ts';
 import { JobsMetricsService } from './jobs-metrics.service.ts';
 import { JobsRedisService } from './jobs-redis.service.ts';
@@ -145,7 +146,9 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
     }
     if (b.events.size > 0) {
       // a batch stored again keeps the longer chunk; replay drops duplicate seqs of overlapping ones
-      await tx.query(
+      await preparedQuery(
+        tx,
+        'junction_event_chunks_insert',
         `INSERT INTO job_event_chunks (job_id, first_seq, last_seq, events)
          SELECT v.job_id, v.first_seq, v.last_seq, v.events
            FROM json_to_recordset($1::json) AS v(job_id uuid, first_seq bigint, last_seq bigint, events json)
@@ -219,7 +222,9 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
     if (b.finished.size === 0) return [];
     // every outcome is reachable from queued, running and cancelling; never from a final status
     const sources = reachableSourcesOf('completed');
-    const result = await tx.query<[FinishedRow[], number]>(
+    const rows = await preparedQuery<FinishedRow>(
+      tx,
+      'junction_jobs_finish',
       `UPDATE jobs SET status = v.status,
               finished_at = v.at,
               started_at = COALESCE(jobs.started_at, v.started),
@@ -253,7 +258,6 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
         sources,
       ],
     );
-    const rows = result[0];
     // a retry of failed records that went through cleanly resolves the errors it retried
     const clean = rows.filter(
       (r) => r.status === 'completed' && (b.finished.get(r.id)?.event.errorCount ?? 0) === 0,

@@ -8,6 +8,7 @@ import {
   type RunError,
   type StepStats,
 } from '@junction/protocol';
+import { preparedQuery } from '../../database/prepared-query.ts';
 import type { JobErrorStatus } from './job-error.entity.ts';
 import type { JobResumePoint, JobTriggerInfo } from './job.entity.ts';
 
@@ -152,8 +153,11 @@ export class JobsRepository {
   async insertMany(
     jobs: ReadonlyArray<{ job: NewJob; onlyIfCurrent: boolean }>,
   ): Promise<Map<string, JobRow>> {
-    // one JSON parameter: PostgreSQL parses it once, where jsonb[] literals escape every element
-    const rows = await this.db.query<JobRow[]>(
+    // one JSON parameter: PostgreSQL parses it once, where jsonb[] literals escape every element;
+    // prepared, as it runs for every batch of run requests
+    const rows = await preparedQuery<JobRow>(
+      this.db,
+      'junction_jobs_insert_many',
       `INSERT INTO jobs (id, flow_id, flow_version_id, status, params, trigger, parent_job_id, resume, attempt)
        SELECT v.id, v.flow_id, v.version_id, 'queued', v.params, v.trigger, v.parent_job_id, v.resume, v.attempt
          FROM ROWS FROM (json_to_recordset($1::json)
@@ -254,9 +258,18 @@ export class JobsRepository {
   async info(ids: readonly string[]): Promise<Map<string, JobInfo>> {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return new Map();
-    const rows = await this.db.query<
-      Array<{ id: string; status: JobStatus; flow_id: string; flow_version_id: string }>
-    >(`SELECT id, status, flow_id, flow_version_id FROM jobs WHERE id = ANY($1::uuid[])`, [valid]);
+    // prepared: the event consumer asks this for every batch it reads
+    const rows = await preparedQuery<{
+      id: string;
+      status: JobStatus;
+      flow_id: string;
+      flow_version_id: string;
+    }>(
+      this.db,
+      'junction_jobs_info',
+      `SELECT id, status, flow_id, flow_version_id FROM jobs WHERE id = ANY($1::uuid[])`,
+      [valid],
+    );
     return new Map(
       rows.map((r) => [r.id, { status: r.status, flowId: r.flow_id, flowVersionId: r.flow_version_id }]),
     );
