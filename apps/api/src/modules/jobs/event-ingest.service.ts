@@ -123,7 +123,9 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
 
   private async write(tx: EntityManager, b: IngestBatch): Promise<FinishedRow[]> {
     if (b.logs.length > 0) {
-      await tx.query(
+      await preparedQuery(
+        tx,
+        'junction_job_logs_insert',
         `INSERT INTO job_logs (job_id, seq, at, level, step_id, message, fields)
          SELECT v.job_id, v.seq, v.at, v.level, v.step_id, v.message, v.fields
            FROM json_to_recordset($1::json)
@@ -200,7 +202,9 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
     const started = [...b.started].filter(([id]) => !b.finished.has(id));
     if (started.length > 0) {
       // queued → running; a job already running (restarted after a hand-back) only gets its new worker
-      await tx.query(
+      await preparedQuery(
+        tx,
+        'junction_jobs_start',
         `UPDATE jobs SET status = CASE WHEN jobs.status = 'queued' THEN 'running' ELSE jobs.status END,
                 started_at = COALESCE(jobs.started_at, v.at),
                 worker_id = v.worker,
@@ -212,7 +216,9 @@ export class EventIngestService implements OnApplicationBootstrap, BeforeApplica
     }
     const progress = [...b.stats].filter(([id]) => !b.finished.has(id));
     if (progress.length > 0) {
-      await tx.query(
+      await preparedQuery(
+        tx,
+        'junction_jobs_progress',
         `UPDATE jobs SET stats = jobs.stats || v.stats
            FROM json_to_recordset($1::json) AS v(id uuid, stats jsonb)
           WHERE jobs.id = v.id AND jobs.status = ANY($2::text[])`,
