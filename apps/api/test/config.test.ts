@@ -33,7 +33,10 @@ describe('configuration', () => {
       BODY_LIMIT: '512kb',
       JUNCTION_SECRET_KEY: KEY_HEX,
       LOG_LEVEL: 'debug',
+      DATABASE_PREPARED_STATEMENTS: 'false',
     });
+    expect(config.database.preparedStatements).toBe(false);
+    expect(loadConfig({}).database.preparedStatements).toBe(true);
     expect(config.http.port).toBe(9000);
     expect(config.http.bodyLimit).toBe(512 * 1024);
     expect(config.secrets.key.toString('hex')).toBe(KEY_HEX);
@@ -50,11 +53,13 @@ describe('configuration', () => {
       LOG_LEVEL: 'loud',
       BODY_LIMIT: '5gb',
       NODE_ENV: 'staging',
+      DATABASE_PREPARED_STATEMENTS: 'maybe',
     });
     const keys = problems.map((p) => p.split(':')[0]);
     expect(keys.sort()).toEqual(
       [
         'BODY_LIMIT',
+        'DATABASE_PREPARED_STATEMENTS',
         'DATABASE_URL',
         'JUNCTION_SECRET_KEY',
         'LOG_LEVEL',

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preparedQuery } from '../src/database/prepared-query.ts';
+import { preparedQuery, usePreparedStatements } from '../src/database/prepared-query.ts';
 import { dropDatabase, PG_SERVER, uniqueDatabaseName } from './support/api-process.ts';
 
 // Hot statements run as named prepared statements on TypeORM's own connections: on the pool, and
@@ -65,6 +65,24 @@ describe('preparedQuery', () => {
       expect(rows).toEqual([{ id: 10 + i, label: `x${i}` }]);
     }
     expect((await db.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM t`))[0].n).toBe(8);
+  });
+
+  it('sends the statement unnamed where prepared statements are off (DATABASE_PREPARED_STATEMENTS=false)', async () => {
+    usePreparedStatements(db, false);
+    try {
+      await db.transaction(async (tx) => {
+        const rows = await preparedQuery<{ id: number }>(tx, 'test_unnamed', INSERT, [
+          JSON.stringify([{ id: 100, label: 'u' }]),
+        ]);
+        expect(rows).toEqual([{ id: 100, label: 'u' }]);
+        const prepared = await tx.query<unknown[]>(
+          `SELECT name FROM pg_prepared_statements WHERE name = 'test_unnamed'`,
+        );
+        expect(prepared).toEqual([]);
+      });
+    } finally {
+      usePreparedStatements(db, true);
+    }
   });
 
   it('passes a database error on unchanged', async () => {

@@ -19,6 +19,12 @@ export interface AppConfig {
     readonly url: string;
     /** DATABASE_AUTO_CREATE, default true: create the database at start when it is missing */
     readonly autoCreate: boolean;
+    /**
+     * DATABASE_PREPARED_STATEMENTS, default true: hot statements are prepared once per connection.
+     * False behind a pooler that cannot keep them (PgBouncer in transaction mode with
+     * max_prepared_statements = 0).
+     */
+    readonly preparedStatements: boolean;
   };
   readonly redis: {
     /** REDIS_URL, default redis://127.0.0.1:6379 */
@@ -127,6 +133,7 @@ export function loadConfig(env: Env): AppConfig {
     database: {
       url: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/junction', ['postgres:', 'postgresql:']),
       autoCreate: r.boolean('DATABASE_AUTO_CREATE', true),
+      preparedStatements: r.boolean('DATABASE_PREPARED_STATEMENTS', true),
     },
     redis: { url: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']) },
     secrets: { key },

@@ -1,8 +1,10 @@
-import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { Inject, Module, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.ts';
 import type { AppConfig } from '../config/app-config.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { usePreparedStatements } from './prepared-query.ts';
 
 /**
  * PostgreSQL through TypeORM. The schema is owned by migrations, run at start; entities are
@@ -29,4 +31,16 @@ import { MIGRATIONS } from './migrations.ts';
     }),
   ],
 })
-export class DatabaseModule {}
+export class DatabaseModule implements OnModuleInit {
+  private readonly db: DataSource;
+  private readonly config: AppConfig;
+
+  constructor(@InjectDataSource() db: DataSource, @Inject(APP_CONFIG) config: AppConfig) {
+    this.db = db;
+    this.config = config;
+  }
+
+  onModuleInit(): void {
+    usePreparedStatements(this.db, this.config.database.preparedStatements);
+  }
+}

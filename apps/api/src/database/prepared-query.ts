@@ -16,8 +16,18 @@ export async function preparedQuery<R extends QueryResultRow>(
   text: string,
   values: unknown[],
 ): Promise<R[]> {
-  const result = await clientOf(on).query<R>({ name, text, values });
+  const db = on instanceof DataSource ? on : on.connection;
+  const query = unprepared.has(db) ? { text, values } : { name, text, values };
+  const result = await clientOf(on).query<R>(query);
   return result.rows;
+}
+
+/** Data sources whose statements are all sent unnamed (DATABASE_PREPARED_STATEMENTS=false). */
+const unprepared = new WeakSet<DataSource>();
+
+export function usePreparedStatements(db: DataSource, enabled: boolean): void {
+  if (enabled) unprepared.delete(db);
+  else unprepared.add(db);
 }
 
 function clientOf(on: DataSource | EntityManager): Pool | PoolClient {
