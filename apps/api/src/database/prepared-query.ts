@@ -18,7 +18,7 @@ export async function preparedQuery<R extends QueryResultRow>(
 ): Promise<R[]> {
   const db = on instanceof DataSource ? on : on.connection;
   const query = unprepared.has(db) ? { text, values } : { name, text, values };
-  const result = await clientOf(on).query<R>(query);
+  const result = await clientOf(db, on instanceof DataSource ? undefined : on).query<R>(query);
   return result.rows;
 }
 
@@ -30,13 +30,9 @@ export function usePreparedStatements(db: DataSource, enabled: boolean): void {
   else unprepared.add(db);
 }
 
-function clientOf(on: DataSource | EntityManager): Pool | PoolClient {
+function clientOf(db: DataSource, tx: EntityManager | undefined): Pool | PoolClient {
   // TypeORM's PostgreSQL driver keeps its node-postgres pool as `master`, and a query runner its
   // connection as `databaseConnection`; a manager outside a transaction uses the pool
-  const runner = on instanceof DataSource ? undefined : on.queryRunner;
-  const connection = (runner as unknown as { databaseConnection?: PoolClient } | undefined)
-    ?.databaseConnection;
-  if (connection) return connection;
-  const db = on instanceof DataSource ? on : on.connection;
-  return (db.driver as unknown as { master: Pool }).master;
+  const runner = tx?.queryRunner as unknown as { databaseConnection?: PoolClient } | undefined;
+  return runner?.databaseConnection ?? (db.driver as unknown as { master: Pool }).master;
 }

@@ -17,8 +17,8 @@ import {
 } from '@junction/protocol';
 import type { AppConfig } from '../../config/app-config.ts';
 import { APP_CONFIG } from '../../config/config.module.ts';
-import { buildBatch, rowsJson, type IngestBatch } from './event-batch.ts';
 import { preparedQuery } from '../../database/prepared-query.ts';
+import { buildBatch, rowsJson, type IngestBatch } from './event-batch.ts';
 import { JobPayloadsService } from './job-payloads.service.ts';
 import { JobsMetricsService } from './jobs-metrics.service.ts';
 import { JobsRedisService } from './jobs-redis.service.ts';
