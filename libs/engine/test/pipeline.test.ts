@@ -30,6 +30,51 @@ describe('pipeline of pages', () => {
     expect(eventProblems(events)).toEqual([]);
   });
 
+  it("passes a transform's output on in pages of the run's page size, however many records it returned", async () => {
+    const pageSizes: number[] = [];
+    const fan = defineConnector({
+      id: 'fan',
+      title: 'Fan out',
+      version: '1.0.0',
+      operations: {
+        out: defineOperation({
+          name: 'out',
+          title: 'Each record becomes 250',
+          kind: 'transform',
+          input: z.strictObject({}),
+          async execute(_ctx, _input, page) {
+            return { records: page.flatMap((r) => Array.from({ length: 250 }, (_, i) => ({ n: r.n, i }))) };
+          },
+        }),
+        sizes: defineOperation({
+          name: 'sizes',
+          title: 'Records the size of each page it gets',
+          kind: 'destination',
+          input: z.strictObject({}),
+          async execute(_ctx, _input, page) {
+            pageSizes.push(page.length);
+            return { records: page };
+          },
+        }),
+      },
+    });
+    const h = harness(fan);
+    const flow = h.flow({
+      settings: { pageSize: 100 },
+      steps: [
+        { id: 'src', use: 'test.count', with: { count: 3, pageSize: 3 } },
+        { id: 'fan', use: 'fan.out' },
+        { id: 'sink', use: 'fan.sizes' },
+      ],
+    });
+    const { result } = await h.run(flow);
+    expect(result.status).toBe('completed');
+    // 3 × 250 = 750 records from one call: pages of 100, the last one 50
+    expect(pageSizes).toEqual([100, 100, 100, 100, 100, 100, 100, 50]);
+    expect(result.stats.fan).toMatchObject({ in: 3, out: 750 });
+    expect(result.stats.sink).toMatchObject({ in: 750, out: 750 });
+  });
+
   it('overlaps stages: a slow source and a slow destination take about the slower one, not the sum', async () => {
     const h = harness();
     const pages = 8;

@@ -49,14 +49,15 @@ export type ParseCsvInput = z.output<typeof ParseCsvInput>;
 /**
  * CSV text → records, parsed as a stream in chunks so a large text neither blocks the event loop
  * nor ignores cancellation. A transform returns one result per input page, so all the records of
- * one text are returned together: memory is bounded by that text's size. Large CSV files belong
- * in a source operation that reads and pages them; this is for CSV held in a field (an HTTP body).
+ * one text are held together (the engine passes them on in pages of the run's page size): memory
+ * is bounded by that text's size. Large CSV files belong in a source operation that reads and
+ * pages them; this is for CSV held in a field (an HTTP body).
  */
 export const parseCsv = defineOperation({
   name: 'parseCsv',
   title: 'Parse CSV',
   description:
-    'Parses the CSV text in `source` into one record per row. All rows of one text are passed on together, so memory grows with the size of that text.',
+    'Parses the CSV text in `source` into one record per row, passed on in pages of the run’s page size. A text is parsed whole, so memory grows with its size.',
   kind: 'transform',
   input: ParseCsvInput,
   async execute(ctx, input, page) {

@@ -9,14 +9,19 @@ import { contextFor, operationInput, retryLogger, type PreparedOperation } from 
 /**
  * Runs a transform or destination page by page. A thrown error retries the page (retryable
  * errors, per `retry`); records the operation rejects as retryable are retried on their own.
+ * An operation that returns more records than the run's page size (a CSV text parsed into its
+ * rows) has them passed on in pages of that size, so the steps after it never get a larger page.
  */
 export async function* pageBody(prepared: PreparedOperation): AsyncGenerator<Page> {
   const { env } = prepared;
+  const size = env.scope.run.pageSize;
   const input = await operationInput(prepared);
   for (let page = await env.input.next(); page !== undefined; page = await env.input.next()) {
     env.tracker.received(page.length);
     const { records, failures } = await runPage(prepared, input, page);
-    if (records.length > 0) yield records;
+    if (records.length <= size) {
+      if (records.length > 0) yield records;
+    } else for (let at = 0; at < records.length; at += size) yield records.slice(at, at + size);
     const fatal = yield* settleFailures(prepared, failures);
     if (fatal) throw fatal;
   }
