@@ -12,8 +12,10 @@ import type { CallFailure, ScriptSandbox } from './sandbox.ts';
 type Outcome = { ok: true; records: FlowRecord[] } | { ok: false; message: string } | { ok: 'ignored' };
 
 export interface PageRun {
-  /** The page's sandbox: the live one, or a new one after the last died. */
-  acquire(): Promise<ScriptSandbox>;
+  /** The page's sandbox: the live one, or a new one after the last died (at once when it can). */
+  acquire(): ScriptSandbox | Promise<ScriptSandbox>;
+  /** Gives the sandbox's isolate back as soon as the page's last call returned. */
+  release(): void;
   signal: AbortSignal;
   log: StepLogger;
   timeoutMs: number;
@@ -62,8 +64,10 @@ export async function runPerRecord(run: PageRun, page: Page, json: string): Prom
     // a cancel between two calls disposed the sandbox: no new one for this run
     if (run.signal.aborted) throw stopReason(run);
     if (!sandbox || sandbox.disposed) {
-      sandbox = await run.acquire();
-      const loaded = await loadPage(sandbox, json, run);
+      // no await on the usual path: from borrowing the isolate to giving it back, nothing else runs
+      const acquired = run.acquire();
+      sandbox = acquired instanceof Promise ? await acquired : acquired;
+      const loaded = loadPage(sandbox, json, run);
       if (!loaded.ok) {
         failAll(outcomes, start, end, loaded.message);
         for (const [a, b] of ranges.splice(0)) failAll(outcomes, a, b, loaded.message);
@@ -72,7 +76,8 @@ export async function runPerRecord(run: PageRun, page: Page, json: string): Prom
     }
     let text: string;
     try {
-      text = await sandbox.run(start, end);
+      const ran = sandbox.run(start, end);
+      text = typeof ran === 'string' ? ran : await ran;
     } catch (error) {
       const failure = sandbox.failure(error);
       const at = Math.min(Math.max(sandbox.progress, start), end - 1);
@@ -97,6 +102,7 @@ export async function runPerRecord(run: PageRun, page: Page, json: string): Prom
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
+  run.release();
   logs.finish();
   return assemble(outcomes);
 }
@@ -104,8 +110,9 @@ export async function runPerRecord(run: PageRun, page: Page, json: string): Prom
 /** perPage: the script gets all records and returns the page's output; a failure fails the page's records. */
 export async function runPerPage(run: PageRun, page: Page, json: string): Promise<PageResult> {
   const logs = new LogForwarder(run.log);
-  const sandbox = await run.acquire();
-  const loaded = await loadPage(sandbox, json, run);
+  const acquired = run.acquire();
+  const sandbox = acquired instanceof Promise ? await acquired : acquired;
+  const loaded = loadPage(sandbox, json, run);
   const failPage = (message: string): PageResult => ({
     records: [],
     errors: page.map((_, index) => ({ index, message })),
@@ -140,13 +147,13 @@ export async function runPerPage(run: PageRun, page: Page, json: string): Promis
   return { records: parsed.records };
 }
 
-async function loadPage(
+function loadPage(
   sandbox: ScriptSandbox,
   json: string,
   run: PageRun,
-): Promise<{ ok: true } | { ok: false; message: string }> {
+): { ok: true } | { ok: false; message: string } {
   try {
-    await sandbox.load(json);
+    sandbox.load(json);
     return { ok: true };
   } catch (error) {
     const failure = sandbox.failure(error);

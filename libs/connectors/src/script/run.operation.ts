@@ -57,6 +57,7 @@ export const run = defineOperation({
       try {
         const pageRun: PageRun = {
           acquire: () => session.acquire(ctx, options),
+          release: () => session.release(),
           signal: ctx.signal,
           log: ctx.log,
           timeoutMs: input.timeoutMs,

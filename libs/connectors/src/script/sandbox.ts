@@ -101,9 +101,12 @@ export class ScriptSandbox {
 
   /**
    * Borrows an isolate, takes the script's ready context in it or makes one (a syntax error is a
-   * ConfigError naming `with.code`), and binds this execution's params and steps.
+   * ConfigError naming `with.code`), and binds this execution's params and steps. Synchronous
+   * when the isolate has the script's context ready (the usual case): nothing else runs between
+   * borrowing the isolate and the calls that follow, so concurrent runs share a few hot
+   * isolates rather than each holding one of its own.
    */
-  static async create(options: SandboxOptions, pool: IsolatePool): Promise<ScriptSandbox> {
+  static create(options: SandboxOptions, pool: IsolatePool): ScriptSandbox | Promise<ScriptSandbox> {
     let pooled: PooledIsolate;
     try {
       pooled = pool.take(options.memoryMb);
@@ -114,38 +117,47 @@ export class ScriptSandbox {
       });
     }
     const source = userScriptSource(options.code, options.mode);
-    let ready = pooled.takeContext(source);
-    let context: ivm.Context | undefined = ready?.context;
-    try {
-      if (!ready) {
-        context = await pooled.newContext();
-        ready = await prepare(pool, pooled, context, source, options);
+    const ready = pooled.takeContext(source);
+    if (ready) {
+      try {
+        return ScriptSandbox.bound(options, pool, pooled, source, ready);
+      } catch (e) {
+        throw startFailure(e, options, pool, pooled, ready, undefined);
       }
-      ready.harness.bind.applySync(undefined, [options.paramsJson, options.stepsJson], {
-        timeout: HARNESS_TIMEOUT_MS,
-        arguments: { copy: true },
-      });
-      return new ScriptSandbox(options, pool, pooled, source, ready);
-    } catch (e) {
-      const memory = /memory limit/i.test(errorMessage(e));
-      // A context that failed to start may hold anything: the isolate goes (unless only the
-      // user's code is at fault, which the context is dropped for).
-      if (e instanceof ConfigError && !memory) {
-        if (ready) releaseContext(ready);
-        else context?.release();
-      } else pooled.dispose();
-      pool.give(pooled);
-      if (e instanceof ConfigError) throw e;
-      if (memory)
-        throw new ConfigError(
-          `script exceeded its memory limit of ${options.memoryMb} MB while starting: params and steps do not fit (raise memoryMb)`,
-          { cause: e },
-        );
-      throw new ConnectorError(`the script sandbox could not start: ${errorMessage(e)}`, {
-        retryable: true,
-        cause: e,
-      });
     }
+    return ScriptSandbox.createInNewContext(options, pool, pooled, source);
+  }
+
+  private static async createInNewContext(
+    options: SandboxOptions,
+    pool: IsolatePool,
+    pooled: PooledIsolate,
+    source: string,
+  ): Promise<ScriptSandbox> {
+    let context: ivm.Context | undefined;
+    let ready: ReadyContext | undefined;
+    try {
+      context = await pooled.newContext();
+      ready = await prepare(pool, pooled, context, source, options);
+      return ScriptSandbox.bound(options, pool, pooled, source, ready);
+    } catch (e) {
+      throw startFailure(e, options, pool, pooled, ready, context);
+    }
+  }
+
+  /** Binds this execution's params and steps in the ready context. */
+  private static bound(
+    options: SandboxOptions,
+    pool: IsolatePool,
+    pooled: PooledIsolate,
+    source: string,
+    ready: ReadyContext,
+  ): ScriptSandbox {
+    ready.harness.bind.applySync(undefined, [options.paramsJson, options.stepsJson], {
+      timeout: HARNESS_TIMEOUT_MS,
+      arguments: { copy: true },
+    });
+    return new ScriptSandbox(options, pool, pooled, source, ready);
   }
 
   get disposed(): boolean {
@@ -157,17 +169,21 @@ export class ScriptSandbox {
     return this.ready.progress[0];
   }
 
-  /** Copies a page (JSON text) into the isolate; returns the number of records. */
-  load(json: string): Promise<number> {
+  /**
+   * Copies a page (JSON text) into the isolate; returns the number of records. Synchronous: only
+   * the harness runs (JSON.parse of host data), so it takes a fraction of an asynchronous call.
+   */
+  load(json: string): number {
     this.page = json;
-    return this.callHarness<number>(this.ready.harness.load, [json]);
+    return this.callSync<number>(this.ready.harness.load, [json], HARNESS_TIMEOUT_MS);
   }
 
   /**
    * Runs records [start, end) with the script's time limit; returns the harness' JSON text, which
-   * may stop before `end` (a call stops starting records after half its budget).
+   * may stop before `end` (a call stops starting records after half its budget). A synchronous
+   * slice returns (or throws) at once; an asynchronous call returns a promise.
    */
-  run(start: number, end: number): Promise<string> {
+  run(start: number, end: number): string | Promise<string> {
     this.ready.progress[0] = start;
     // the record a slice cut short runs asynchronously, with the script's whole limit
     const cut = start === this.cutAt;
@@ -176,13 +192,13 @@ export class ScriptSandbox {
     if (slice !== undefined) {
       const cpuBefore = threadCpuMs();
       try {
-        return Promise.resolve(this.callSync<string>(this.ready.harness.run, [start, end, slice], slice));
+        return this.callSync<string>(this.ready.harness.run, [start, end, slice], slice);
       } catch (error) {
         // the record the call was on needs more than a slice: what finished before it comes back now
         const before = this.resumeAfterSlice(error, slice, this.progress, cpuBefore);
-        if (before === undefined) return Promise.reject(toError(error));
+        if (before === undefined) throw toError(error);
         this.cutAt = this.progress;
-        return Promise.resolve(before);
+        return before;
       }
     }
     return this.call<string>(
@@ -194,7 +210,7 @@ export class ScriptSandbox {
 
   /** After a timeout: the outcomes finished before it, and the console lines. */
   collect(next: number): Promise<string> {
-    // not callHarness: results the script returned may run its code (toJSON, getters) when written out
+    // asynchronous: results the script returned may run its code (toJSON, getters) when written out
     return this.call<string>(this.ready.harness.collect, [next], HARNESS_TIMEOUT_MS);
   }
 
@@ -300,19 +316,7 @@ export class ScriptSandbox {
     return { kind: 'other', message };
   }
 
-  /**
-   * A call that runs only harness code over host data (JSON.parse of a page or of the bindings: no
-   * user code can run in it), so it is short: made synchronously, which costs a fraction of an
-   * asynchronous call's thread hops.
-   */
-  private callHarness<T>(fn: ivm.Reference, args: unknown[]): Promise<T> {
-    try {
-      return Promise.resolve(this.callSync<T>(fn, args, HARNESS_TIMEOUT_MS));
-    } catch (error) {
-      return Promise.reject(toError(error));
-    }
-  }
-
+  /** A call on this thread: a fraction of an asynchronous call's thread hops, and it holds the event loop. */
   private callSync<T>(fn: ivm.Reference, args: unknown[], timeout: number): T {
     return fn.applySync(undefined, args as never[], {
       timeout,
@@ -374,6 +378,37 @@ async function prepare(
   };
   ref.release();
   return { context, harness, progress: new Int32Array(progress) };
+}
+
+/**
+ * Cleans up after a sandbox that failed to start and says why. A context that failed to start
+ * may hold anything: the isolate goes (unless only the user's code is at fault, which the context
+ * is dropped for).
+ */
+function startFailure(
+  e: unknown,
+  options: SandboxOptions,
+  pool: IsolatePool,
+  pooled: PooledIsolate,
+  ready: ReadyContext | undefined,
+  context: ivm.Context | undefined,
+): Error {
+  const memory = /memory limit/i.test(errorMessage(e));
+  if (e instanceof ConfigError && !memory) {
+    if (ready) releaseContext(ready);
+    else context?.release();
+  } else pooled.dispose();
+  pool.give(pooled);
+  if (e instanceof ConfigError) return e;
+  if (memory)
+    return new ConfigError(
+      `script exceeded its memory limit of ${options.memoryMb} MB while starting: params and steps do not fit (raise memoryMb)`,
+      { cause: e },
+    );
+  return new ConnectorError(`the script sandbox could not start: ${errorMessage(e)}`, {
+    retryable: true,
+    cause: e,
+  });
 }
 
 /** `Unexpected token '}' [with.code:3:5]` → `with.code: syntax error at line 3, column 5: Unexpected token '}'`. */

@@ -35,14 +35,40 @@ export class ScriptSession {
     return next;
   }
 
-  /** The live sandbox, created (and registered for shutdown) when there is none. */
-  async acquire(ctx: OperationContext, options: SandboxOptions): Promise<ScriptSandbox> {
+  /**
+   * The live sandbox, created (and registered for shutdown) when there is none. Synchronous once
+   * the runner's isolate pool is open and the isolate has the script's context ready: the page's
+   * calls then follow with nothing else running in between (see ScriptSandbox.create).
+   */
+  acquire(ctx: OperationContext, options: SandboxOptions): ScriptSandbox | Promise<ScriptSandbox> {
     if (this.closed) throw new Error('the script session is closed');
     const current = this.sandbox;
     if (current && !current.disposed && sameScript(current.options, options)) return current;
     current?.close();
-    const [live, pool] = await Promise.all([liveSandboxes(ctx), isolatePool(ctx)]);
-    const sandbox = await ScriptSandbox.create(options, pool);
+    const live = liveSandboxes(ctx);
+    const pool = isolatePool(ctx);
+    const openLive = settledValue(live);
+    const openPool = settledValue(pool);
+    if (openLive && openPool) {
+      const created = ScriptSandbox.create(options, openPool);
+      if (!(created instanceof Promise)) return this.adopt(created, openLive);
+      return created.then((sandbox) => this.adopt(sandbox, openLive));
+    }
+    return this.acquireOpening(options, live, pool);
+  }
+
+  private async acquireOpening(
+    options: SandboxOptions,
+    livePromise: Promise<Set<ScriptSandbox>>,
+    poolPromise: Promise<IsolatePool>,
+  ): Promise<ScriptSandbox> {
+    const [live, pool] = await Promise.all([livePromise, poolPromise]);
+    settled.set(livePromise, live);
+    settled.set(poolPromise, pool);
+    return this.adopt(await ScriptSandbox.create(options, pool), live);
+  }
+
+  private adopt(sandbox: ScriptSandbox, live: Set<ScriptSandbox>): ScriptSandbox {
     this.sandbox = sandbox;
     live.add(sandbox);
     sandbox.onDispose(() => {
@@ -95,6 +121,17 @@ function sameScript(a: SandboxOptions, b: SandboxOptions): boolean {
     a.paramsJson === b.paramsJson &&
     a.stepsJson === b.stepsJson
   );
+}
+
+/**
+ * The values of the runner's shared resources (sandbox set, isolate pool) once their promise has
+ * settled, by that promise (ctx.shared answers the same promise for the runner's life), so later
+ * acquires need not wait a turn of the event loop for them.
+ */
+const settled = new WeakMap<Promise<unknown>, unknown>();
+
+function settledValue<T>(promise: Promise<T>): T | undefined {
+  return settled.get(promise) as T | undefined;
 }
 
 /** Every live sandbox of the runner, disposed when the runner closes its shared resources. */

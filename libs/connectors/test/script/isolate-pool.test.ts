@@ -104,6 +104,24 @@ describe('script isolate pool', () => {
     expect((await poolOf(runner)).created).toBe(1);
   });
 
+  it('serves concurrent step executions of a quick script from one isolate once the pool is open', async () => {
+    const runner = opContext();
+    runners.push(runner);
+    const code = 'return { i: record.i * 2 };';
+    // the first one opens the pool and makes the script's context
+    const first = step(runner);
+    expect((await runScript({ code }, [{ i: 0 }], first.ctx)).records).toEqual([{ i: 0 }]);
+    first.finish();
+    await settle();
+    // 32 at once, as a worker runs them: each page borrows and returns the isolate with no await
+    // in between, so none of them needs a second one (each held its own before)
+    const steps = Array.from({ length: 32 }, () => step(runner));
+    const results = await Promise.all(steps.map((s, i) => runScript({ code }, [{ i }], s.ctx)));
+    expect(results.map((r) => r.records)).toEqual(steps.map((_, i) => [{ i: i * 2 }]));
+    for (const s of steps) s.finish();
+    expect((await poolOf(runner)).created).toBe(1);
+  });
+
   it('gives pages that overlap their own isolates, and pages that follow each other one', async () => {
     const runner = opContext();
     runners.push(runner);
