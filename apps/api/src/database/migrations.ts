@@ -2,6 +2,7 @@ import { JobEventChunksJson1764400000000 } from '../modules/jobs/event-chunks-js
 import { JobEventChunks1764200000000 } from '../modules/jobs/event-chunks.migration.ts';
 import { JobRetentionIndex1764300000000 } from '../modules/jobs/job-retention.migration.ts';
 import { JobsSchema1764100000000 } from '../modules/jobs/jobs-schema.migration.ts';
+import { JobVersionKey1764500000000 } from '../modules/jobs/job-version-key.migration.ts';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.ts';
 
 /**
@@ -14,4 +15,5 @@ export const MIGRATIONS = [
   JobEventChunks1764200000000,
   JobRetentionIndex1764300000000,
   JobEventChunksJson1764400000000,
+  JobVersionKey1764500000000,
 ] as const;
