@@ -1,35 +1,24 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InitialSchema1764000000000 } from '../src/database/migrations/1764000000000-initial-schema.ts';
 import { JobEventChunksJson1764400000000 } from '../src/modules/jobs/event-chunks-json.migration.ts';
 import { JobEventChunks1764200000000 } from '../src/modules/jobs/event-chunks.migration.ts';
-import { JobsSchema1764100000000 } from '../src/modules/jobs/jobs-schema.migration.ts';
-import { dropDatabase, PG_SERVER, uniqueDatabaseName } from './support/api-process.ts';
+import { migrationDb, type MigrationDb } from './support/migration-db.ts';
 
 // The migration that turned one row per stored event into one row per job and batch: existing
 // events must survive it (and its down migration) unchanged.
 
-const name = uniqueDatabaseName('junction_chunks');
+let db: MigrationDb;
 let client: pg.Client;
-// a migration only calls query() on its runner
-const runner = {
-  query: (sql: string, params?: unknown[]) => client.query(sql, params),
-} as unknown as QueryRunner;
+let runner: QueryRunner;
 
 const FLOW = '00000000-0000-4000-8000-00000000f001';
 const VERSION = '00000000-0000-4000-8000-00000000f002';
 const JOB = '00000000-0000-4000-8000-00000000a001';
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: `${PG_SERVER}/postgres` });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  client = new pg.Client({ connectionString: `${PG_SERVER}/${name}` });
-  await client.connect();
-  await new InitialSchema1764000000000().up(runner);
-  await new JobsSchema1764100000000().up(runner);
+  db = await migrationDb('junction_chunks');
+  ({ client, runner } = db);
   await client.query(
     `INSERT INTO flows (id, integration_id, name, current_version)
      SELECT $1, id, 'f', 1 FROM integrations LIMIT 1`,
@@ -47,8 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await client?.end();
-  await dropDatabase(name);
+  await db?.drop();
 });
 
 const events = () =>

@@ -1,19 +1,14 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InitialSchema1764000000000 } from '../src/database/migrations/1764000000000-initial-schema.ts';
 import { JobVersionKey1764500000000 } from '../src/modules/jobs/job-version-key.migration.ts';
-import { JobsSchema1764100000000 } from '../src/modules/jobs/jobs-schema.migration.ts';
-import { dropDatabase, PG_SERVER, uniqueDatabaseName } from './support/api-process.ts';
+import { migrationDb, type MigrationDb } from './support/migration-db.ts';
 
 // A job's flow must be its version's flow: one foreign key on the pair replaces one per column.
 
-const name = uniqueDatabaseName('junction_version_key');
+let db: MigrationDb;
 let client: pg.Client;
-// a migration only calls query() on its runner
-const runner = {
-  query: (sql: string, params?: unknown[]) => client.query(sql, params),
-} as unknown as QueryRunner;
+let runner: QueryRunner;
 
 const FLOW_A = '00000000-0000-4000-8000-00000000f00a';
 const FLOW_B = '00000000-0000-4000-8000-00000000f00b';
@@ -21,14 +16,8 @@ const VERSION_A = '00000000-0000-4000-8000-00000000e00a';
 const VERSION_B = '00000000-0000-4000-8000-00000000e00b';
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: `${PG_SERVER}/postgres` });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  client = new pg.Client({ connectionString: `${PG_SERVER}/${name}` });
-  await client.connect();
-  await new InitialSchema1764000000000().up(runner);
-  await new JobsSchema1764100000000().up(runner);
+  db = await migrationDb('junction_version_key');
+  ({ client, runner } = db);
   for (const [flow, version, flowName] of [
     [FLOW_A, VERSION_A, 'a'],
     [FLOW_B, VERSION_B, 'b'],
@@ -46,8 +35,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await client?.end();
-  await dropDatabase(name);
+  await db?.drop();
 });
 
 const insertJob = (flowId: string, versionId: string) =>
